@@ -1,0 +1,1 @@
+return await Kannon.Hosting.KannonCommandLine.RunAsync(args);
