@@ -1,0 +1,3 @@
+namespace Kannon.Data;
+
+internal sealed class MigrationException(string message) : Exception(message);
