@@ -1,3 +1,4 @@
+using Kannon.Tests.Infrastructure;
 using System.Text.Json.Nodes;
 using Kannon.ApiKeys;
 using Kannon.Data;
@@ -14,8 +15,8 @@ using Npgsql;
 
 namespace Kannon.Tests.Data;
 
-[Collection(PostgresCollection.Name)]
-public sealed class KannonDbContextTests(TemporaryPostgres postgres) : IAsyncLifetime
+
+public sealed class KannonDbContextTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>, IAsyncLifetime
 {
     // Whole microseconds: PostgreSQL keeps no finer precision than that.
     private static readonly DateTimeOffset T0 = new DateTimeOffset(2026, 3, 1, 12, 30, 0, TimeSpan.Zero).AddTicks(1_234_560);
@@ -24,7 +25,7 @@ public sealed class KannonDbContextTests(TemporaryPostgres postgres) : IAsyncLif
 
     public async Task InitializeAsync()
     {
-        _dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        _dataSource = NpgsqlDataSource.Create(await postgres.CreateEmptyDatabaseAsync());
         await new MigrationRunner(_dataSource, NullLogger<MigrationRunner>.Instance).ApplyAsync(CancellationToken.None);
     }
 

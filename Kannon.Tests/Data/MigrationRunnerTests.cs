@@ -1,11 +1,12 @@
+using Kannon.Tests.Infrastructure;
 using Kannon.Data;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace Kannon.Tests.Data;
 
-[Collection(PostgresCollection.Name)]
-public sealed class MigrationRunnerTests(TemporaryPostgres postgres) : IAsyncLifetime
+
+public sealed class MigrationRunnerTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>, IAsyncLifetime
 {
     private static readonly string[] KannonTables =
     [
@@ -16,7 +17,7 @@ public sealed class MigrationRunnerTests(TemporaryPostgres postgres) : IAsyncLif
     private NpgsqlDataSource _dataSource = null!;
 
     public async Task InitializeAsync() =>
-        _dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync());
+        _dataSource = NpgsqlDataSource.Create(await postgres.CreateEmptyDatabaseAsync());
 
     public async Task DisposeAsync() => await _dataSource.DisposeAsync();
 

@@ -317,8 +317,8 @@ public sealed class WireContractTests
     {
         const string P = "pkg.kannon.admin.apiv1";
 
-        Api.Descriptor.FullName.Should().Be("pkg.kannon.admin.apiv1.Api");
-        Describe(Api.Descriptor).Should().Equal(
+        Kannon.Protos.Admin.ApiV1.Api.Descriptor.FullName.Should().Be("pkg.kannon.admin.apiv1.Api");
+        Describe(Kannon.Protos.Admin.ApiV1.Api.Descriptor).Should().Equal(
             $"GetDomains({P}.GetDomainsReq) returns ({P}.GetDomainsResponse)",
             $"GetDomain({P}.GetDomainReq) returns ({P}.GetDomainRes)",
             $"CreateDomain({P}.CreateDomainRequest) returns ({P}.Domain)",

@@ -1,7 +1,0 @@
-namespace Kannon.Tests.Data;
-
-[CollectionDefinition(Name)]
-public sealed class PostgresCollection : ICollectionFixture<TemporaryPostgres>
-{
-    public const string Name = "Postgres";
-}

@@ -1,0 +1,48 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
+
+namespace Kannon.Hosting.Embedded;
+
+/// <summary>
+/// Secrets the embedded default makes up once and keeps under data_dir, so a newcomer's
+/// <c>kannon --run-all</c> starts with nothing configured: the operator token, printed when created.
+/// </summary>
+internal static class EmbeddedSecrets
+{
+    public static IDictionary<string, string?> For(IConfiguration configuration, Roles roles, TextWriter output)
+    {
+        var values = new Dictionary<string, string?>();
+        if (!string.IsNullOrWhiteSpace(configuration["database_url"]))
+        {
+            return values;
+        }
+
+        var dataDir = Path.GetFullPath(configuration["data_dir"] ?? "./.kannon");
+        if (roles.Api && string.IsNullOrWhiteSpace(configuration["api:admin_token"]))
+        {
+            values["api:admin_token"] = ReadOrCreate(dataDir, "admin_token", created =>
+                output.WriteLine($"kannon: generated the operator token (kept in {created}): {File.ReadAllText(created).Trim()}"));
+        }
+
+        return values;
+    }
+
+    private static string ReadOrCreate(string dataDir, string name, Action<string> onCreated)
+    {
+        Directory.CreateDirectory(dataDir);
+        var path = Path.Combine(dataDir, name);
+        if (File.Exists(path))
+        {
+            return File.ReadAllText(path).Trim();
+        }
+
+        var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        File.WriteAllText(path, secret + "\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        onCreated(path);
+        return secret;
+    }
+}
