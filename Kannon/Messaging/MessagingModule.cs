@@ -36,6 +36,7 @@ internal static class MessagingModule
         services.TryAddSingleton<INatsConnection>(sp => sp.GetRequiredService<NatsConnection>());
         services.TryAddSingleton<INatsJSContext>(sp => new NatsJSContext(sp.GetRequiredService<NatsConnection>()));
         services.TryAddSingleton<TopologyProvisioner>();
+        services.TryAddSingleton<EventPublisher>();
         if (!services.Any(d => d.ServiceType == typeof(NatsHealthCheck)))
         {
             services.AddSingleton<NatsHealthCheck>();
