@@ -1,9 +1,106 @@
 using Kannon.Messaging;
+using Kannon.Pool;
+using Kannon.Stats;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Kannon.Validator;
 
-internal sealed class ValidatorWorker(TopologyProvisioner topology) : BackgroundService
+/// <summary>
+/// Claims to_validate Deliveries in batches, checks each address, publishes accepted / rejected, then
+/// schedules the valid ones and removes the invalid ones. Outcomes are published before the Pool changes,
+/// with ids fixed by the Delivery, so a crash in between republishes the same events (deduplicated).
+/// </summary>
+internal sealed partial class ValidatorWorker(
+    TopologyProvisioner topology,
+    ValidationPool pool,
+    PoolSignal signal,
+    EventPublisher publisher,
+    IOptions<ValidatorOptions> options,
+    ILogger<ValidatorWorker> logger) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => topology.EnsureAsync(stoppingToken);
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await topology.EnsureAsync(stoppingToken).ConfigureAwait(false);
+        var settings = options.Value;
+        var nextReclaim = DateTime.MinValue;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (DateTime.UtcNow >= nextReclaim)
+                {
+                    var reclaimed = await pool.ReclaimStaleAsync(settings.ClaimTimeout, stoppingToken).ConfigureAwait(false);
+                    if (reclaimed > 0)
+                    {
+                        LogReclaimed(logger, reclaimed);
+                    }
+
+                    nextReclaim = DateTime.UtcNow + TimeSpan.FromTicks(Math.Max(settings.ClaimTimeout.Ticks / 4, TimeSpan.FromSeconds(1).Ticks));
+                }
+
+                var claimed = await pool.ClaimAsync(settings.BatchSize, stoppingToken).ConfigureAwait(false);
+                if (claimed.Count == 0)
+                {
+                    await signal.WaitAsync(settings.PollInterval, stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                await ValidateAsync(claimed, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or PublishException)
+            {
+                LogCycleFailed(logger, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private async Task ValidateAsync(List<ValidationPool.Claimed> claimed, CancellationToken cancellationToken)
+    {
+        var valid = new List<long>(claimed.Count);
+        var invalid = new List<long>();
+        var publishes = new List<Task>(claimed.Count);
+        foreach (var delivery in claimed)
+        {
+            // The event's time is the Delivery's creation: fixed, so a republished event is the same event.
+            if (EmailAddressRules.IsValid(delivery.Email, out var reason))
+            {
+                valid.Add(delivery.Id);
+                var stat = Outcomes.Accepted(delivery.BatchId, delivery.Email, delivery.Domain, delivery.CreatedAt);
+                publishes.Add(publisher.PublishAsync(Subjects.Stats(StatTypes.Accepted), stat, $"accepted:{delivery.Id}", cancellationToken));
+            }
+            else
+            {
+                invalid.Add(delivery.Id);
+                var stat = Outcomes.Rejected(delivery.BatchId, delivery.Email, delivery.Domain, delivery.CreatedAt, $"invalid_email: {reason}");
+                publishes.Add(publisher.PublishAsync(Subjects.Stats(StatTypes.Rejected), stat, $"rejected:{delivery.Id}", cancellationToken));
+            }
+        }
+
+        try
+        {
+            await Task.WhenAll(publishes).ConfigureAwait(false);
+        }
+        catch (PublishException)
+        {
+            // Nothing changes in the Pool unless every outcome is stored; give the claims back for a later try.
+            await pool.ReleaseAsync(claimed.Select(c => c.Id).ToList(), CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        await pool.SettleAsync(valid, invalid, cancellationToken).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Validator cycle failed, retrying: {Reason}")]
+    private static partial void LogCycleFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reclaimed {Count} stranded validating Deliveries")]
+    private static partial void LogReclaimed(ILogger logger, int count);
 }

@@ -1,0 +1,130 @@
+using System.Text.Json;
+using Kannon.Data;
+using Kannon.Pool;
+using Kannon.Tracking;
+using Npgsql;
+
+namespace Kannon.Dispatcher;
+
+/// <summary>The Dispatcher's SQL on the Pool: claims, the dispatching → sending step, outcomes, reclaims. Every statement works on a whole batch.</summary>
+internal sealed class DispatchPool(NpgsqlDataSource dataSource)
+{
+    private static readonly JsonSerializerOptions Json = new();
+
+    public sealed record Claimed(
+        long Id, string Email, string BatchId, string Domain, Dictionary<string, string> Fields,
+        TrackingPolicy Tracking, int Attempts, DateTimeOffset OriginalScheduledTime);
+
+    public sealed record InFlight(long Id, string Email, string BatchId, string Domain, int Attempts, DateTimeOffset OriginalScheduledTime);
+
+    /// <summary>Due scheduled Deliveries become dispatching; two Dispatchers never get the same row.</summary>
+    public async Task<List<Claimed>> ClaimDueAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            UPDATE sending_pool_emails p SET status = '{DeliveryStatus.Dispatching}', claimed_at = now()
+            FROM (SELECT id FROM sending_pool_emails WHERE status = '{DeliveryStatus.Scheduled}' AND scheduled_time <= now()
+                  ORDER BY scheduled_time LIMIT $1 FOR UPDATE SKIP LOCKED) c
+            WHERE p.id = c.id
+            RETURNING p.id, p.email, p.message_id, p.domain, p.fields::text, p.tracking::text, p.send_attempts_cnt, p.original_scheduled_time
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = limit });
+        var rows = new List<Claimed>(limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(new Claimed(
+                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(4), Json) ?? [],
+                JsonSerializer.Deserialize<TrackingPolicy>(reader.GetString(5), Json) ?? TrackingPolicy.Default,
+                reader.GetInt32(6), reader.GetFieldValue<DateTimeOffset>(7)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>The Envelopes are in the stream: their Deliveries now wait for the Sender's outcome.</summary>
+    public Task<int> MarkSendingAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
+        ExecuteAsync($"UPDATE sending_pool_emails SET status = '{DeliveryStatus.Sending}', claimed_at = now() WHERE id = ANY($1) AND status = '{DeliveryStatus.Dispatching}'",
+            cancellationToken, ids.ToArray());
+
+    /// <summary>Back to scheduled at the given times with one more attempt counted (a failed build or an error outcome).</summary>
+    public async Task<int> RescheduleAsync(IReadOnlyList<(long Id, DateTimeOffset At)> retries, string fromStatus, CancellationToken cancellationToken)
+    {
+        if (retries.Count == 0)
+        {
+            return 0;
+        }
+
+        await using var command = dataSource.CreateCommand($"""
+            UPDATE sending_pool_emails p SET status = '{DeliveryStatus.Scheduled}', scheduled_time = r.at,
+                send_attempts_cnt = p.send_attempts_cnt + 1, claimed_at = NULL
+            FROM unnest($1::bigint[], $2::timestamptz[]) AS r(id, at)
+            WHERE p.id = r.id AND p.status = $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = retries.Select(r => r.Id).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = retries.Select(r => r.At).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = fromStatus });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<int> DeleteAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
+        ids.Count == 0 ? Task.FromResult(0) : ExecuteAsync("DELETE FROM sending_pool_emails WHERE id = ANY($1)", cancellationToken, ids.ToArray());
+
+    /// <summary>Terminal outcomes (delivered, bounced): the Delivery leaves the Pool, whatever state it is in.</summary>
+    public async Task<int> DeleteByRecipientAsync(IReadOnlyList<(string Email, string BatchId)> deliveries, CancellationToken cancellationToken)
+    {
+        if (deliveries.Count == 0)
+        {
+            return 0;
+        }
+
+        await using var command = dataSource.CreateCommand("""
+            DELETE FROM sending_pool_emails p USING unnest($1::text[], $2::text[]) AS d(email, message_id)
+            WHERE p.email = d.email AND p.message_id = d.message_id
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = deliveries.Select(d => d.Email).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = deliveries.Select(d => d.BatchId).ToArray() });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The Deliveries an error outcome is about, still waiting for it (status sending).</summary>
+    public async Task<List<InFlight>> FindSendingAsync(IReadOnlyList<(string Email, string BatchId)> deliveries, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT p.id, p.email, p.message_id, p.domain, p.send_attempts_cnt, p.original_scheduled_time
+            FROM sending_pool_emails p JOIN unnest($1::text[], $2::text[]) AS d(email, message_id)
+              ON p.email = d.email AND p.message_id = d.message_id
+            WHERE p.status = '{DeliveryStatus.Sending}'
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = deliveries.Select(d => d.Email).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = deliveries.Select(d => d.BatchId).ToArray() });
+        var rows = new List<InFlight>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(new InFlight(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// Claims whose Envelope was never published (the Dispatcher died) go back to scheduled with the same attempt
+    /// count, so the republished Envelope has the same Nats-Msg-Id and JetStream drops it if it was stored after all.
+    /// </summary>
+    public Task<int> ReclaimDispatchingAsync(TimeSpan olderThan, CancellationToken cancellationToken) =>
+        ExecuteAsync($"UPDATE sending_pool_emails SET status = '{DeliveryStatus.Scheduled}', claimed_at = NULL WHERE status = '{DeliveryStatus.Dispatching}' AND claimed_at < now() - $1",
+            cancellationToken, olderThan);
+
+    /// <summary>Sending with no outcome for a long time (the outcome was lost): dispatched again as a new attempt.</summary>
+    public Task<int> ReclaimSendingAsync(TimeSpan olderThan, CancellationToken cancellationToken) =>
+        ExecuteAsync($"UPDATE sending_pool_emails SET status = '{DeliveryStatus.Scheduled}', claimed_at = NULL, send_attempts_cnt = send_attempts_cnt + 1 WHERE status = '{DeliveryStatus.Sending}' AND claimed_at < now() - $1",
+            cancellationToken, olderThan);
+
+    private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, object value)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        command.Parameters.Add(new NpgsqlParameter { Value = value });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

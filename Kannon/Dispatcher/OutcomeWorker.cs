@@ -1,0 +1,154 @@
+using Kannon.Data;
+using Kannon.Messaging;
+using Kannon.Stats;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using Npgsql;
+using StatsEvent = Kannon.Protos.Stats.Types.Stats;
+
+namespace Kannon.Dispatcher;
+
+/// <summary>
+/// Applies the Sender's outcomes to the Pool, a batch at a time: delivered and bounced Deliveries leave it;
+/// an error reschedules with backoff, or, with the retry budget spent, ends the Delivery as failed (the
+/// failed outcome is published before the row goes).
+/// </summary>
+internal sealed partial class OutcomeWorker(
+    TopologyProvisioner topology,
+    INatsJSContext jetStream,
+    DispatchPool pool,
+    EventPublisher publisher,
+    IOptions<DispatcherOptions> options,
+    TimeProvider time,
+    ILogger<OutcomeWorker> logger) : BackgroundService
+{
+    private const int BatchSize = 500;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await topology.EnsureAsync(stoppingToken).ConfigureAwait(false);
+        var schedule = RetrySchedule.From(options.Value);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var consumer = await jetStream.GetConsumerAsync(Topology.StatsStream, Topology.DispatcherOutcomesConsumer, stoppingToken).ConfigureAwait(false);
+                while (!stoppingToken.IsCancellationRequested)
+                {
+                    var batch = new List<INatsJSMsg<StatsEvent>>(BatchSize);
+                    await foreach (var message in consumer.FetchAsync(new NatsJSFetchOpts { MaxMsgs = BatchSize, Expires = TimeSpan.FromSeconds(2) },
+                        ProtobufSerializer<StatsEvent>.Default, stoppingToken).ConfigureAwait(false))
+                    {
+                        batch.Add(message);
+                    }
+
+                    if (batch.Count > 0)
+                    {
+                        await HandleAsync(batch, schedule, stoppingToken).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException)
+            {
+                LogConsumeFailed(logger, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private async Task HandleAsync(List<INatsJSMsg<StatsEvent>> batch, RetrySchedule schedule, CancellationToken cancellationToken)
+    {
+        var terminal = new List<(string, string)>();
+        var errors = new List<(string, string)>();
+        var handled = new List<INatsJSMsg<StatsEvent>>(batch.Count);
+        foreach (var message in batch)
+        {
+            if (message.Error is not null || message.Data is null)
+            {
+                LogUndecodable(logger, message.Subject, message.Error?.Message ?? "empty payload");
+                await message.GiveUpAsync("undecodable Stats payload").ConfigureAwait(false);
+                continue;
+            }
+
+            var stat = message.Data;
+            switch (Outcomes.TypeOf(stat))
+            {
+                case StatTypes.Delivered or StatTypes.Bounced:
+                    terminal.Add((stat.Email, stat.MessageId));
+                    break;
+                case StatTypes.Error:
+                    errors.Add((stat.Email, stat.MessageId));
+                    break;
+            }
+
+            handled.Add(message);
+        }
+
+        try
+        {
+            await pool.DeleteByRecipientAsync(terminal, cancellationToken).ConfigureAwait(false);
+            if (errors.Count > 0)
+            {
+                await RetryOrFailAsync(errors, schedule, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or PublishException)
+        {
+            LogApplyFailed(logger, handled.Count, e.Message);
+            await Task.WhenAll(handled.Select(m => m.RetryLaterAsync().AsTask())).ConfigureAwait(false);
+            return;
+        }
+
+        await Task.WhenAll(handled.Select(m => m.AckAsync(cancellationToken: cancellationToken).AsTask())).ConfigureAwait(false);
+    }
+
+    private async Task RetryOrFailAsync(List<(string, string)> errors, RetrySchedule schedule, CancellationToken cancellationToken)
+    {
+        var rows = await pool.FindSendingAsync(errors, cancellationToken).ConfigureAwait(false);
+        var retries = new List<(long, DateTimeOffset)>();
+        var spent = new List<DispatchPool.InFlight>();
+        foreach (var row in rows)
+        {
+            if (schedule.NextAttempt(row.OriginalScheduledTime, row.Attempts) is { } next)
+            {
+                retries.Add((row.Id, next));
+            }
+            else
+            {
+                spent.Add(row);
+            }
+        }
+
+        await pool.RescheduleAsync(retries, DeliveryStatus.Sending, cancellationToken).ConfigureAwait(false);
+        await FailAsync(spent, "retry budget exhausted while sending", cancellationToken).ConfigureAwait(false);
+    }
+
+    internal async Task FailAsync(IReadOnlyList<DispatchPool.InFlight> deliveries, string reason, CancellationToken cancellationToken)
+    {
+        if (deliveries.Count == 0)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        await Task.WhenAll(deliveries.Select(d => publisher.PublishAsync(Subjects.Stats(StatTypes.Failed),
+            Outcomes.Failed(d.BatchId, d.Email, d.Domain, now, reason), $"failed:{d.Id}", cancellationToken))).ConfigureAwait(false);
+        await pool.DeleteAsync(deliveries.Select(d => d.Id).ToList(), cancellationToken).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outcome consumer failed, reconnecting: {Reason}")]
+    private static partial void LogConsumeFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Undecodable outcome on {Subject} terminated: {Reason}")]
+    private static partial void LogUndecodable(ILogger logger, string subject, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not apply {Count} outcomes, redelivering later: {Reason}")]
+    private static partial void LogApplyFailed(ILogger logger, int count, string reason);
+}

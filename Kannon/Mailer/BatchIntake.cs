@@ -1,0 +1,168 @@
+using System.Text.Json;
+using Fluid;
+using Grpc.Core;
+using Kannon.Data;
+using Kannon.Templates;
+using Kannon.Tracking;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Kannon.Mailer;
+
+/// <summary>
+/// Stores a send: the Batch, its transient Template (SendHTML), attachments and every accepted Delivery,
+/// in one transaction with a binary COPY. Returns only after commit: accepted means stored.
+/// </summary>
+internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time)
+{
+
+    private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+    private static readonly FluidParser Parser = new();
+
+    public async Task<SendResult> AcceptAsync(SendCommand command, CancellationToken cancellationToken)
+    {
+        if (command.Html is not null && !Parser.TryParse(command.Html, out _, out var parseError))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"html: the template does not parse: {parseError}"));
+        }
+
+        if (!Parser.TryParse(command.Subject, out _, out var subjectError))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"subject: the template does not parse: {subjectError}"));
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        var ceiling = await DomainCeilingAsync(connection, command.Domain, cancellationToken).ConfigureAwait(false);
+        if (TrackingModes.AboveCeiling(command.Tracking, ceiling).FirstOrDefault() is { } axis)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"tracking.{axis}: above the domain's tracking ceiling"));
+        }
+
+        var templateId = command.TemplateId;
+        if (templateId is null)
+        {
+            templateId = $"template_{RandomId.New()}@{command.Domain}";
+            await InsertTransientTemplateAsync(connection, templateId, command, cancellationToken).ConfigureAwait(false);
+        }
+        else if (!await TemplateExistsAsync(connection, templateId, command.Domain, cancellationToken).ConfigureAwait(false))
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"template_id: no template '{templateId}' in domain {command.Domain}"));
+        }
+
+        var batchId = $"msg_{RandomId.New()}@{command.Domain}";
+        await InsertBatchAsync(connection, batchId, templateId, command, cancellationToken).ConfigureAwait(false);
+
+        var (accepted, rejected) = RecipientScreen.Screen(command.Recipients);
+        var policy = TrackingModes.Resolve(ceiling, command.Tracking);
+        await CopyDeliveriesAsync(connection, batchId, command, accepted, policy, cancellationToken).ConfigureAwait(false);
+
+        await using (var notify = Pool.PoolSignal.NotifyCommand(connection, "to_validate"))
+        {
+            await notify.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new SendResult(batchId, templateId, command.ScheduledTime, accepted.Count, rejected);
+    }
+
+    private static async Task<TrackingPolicy> DomainCeilingAsync(NpgsqlConnection connection, string domain, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT tracking::text FROM domains WHERE domain = $1", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = domain });
+        var json = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"domain {domain} does not exist"));
+        return JsonSerializer.Deserialize<TrackingPolicy>(json, Json) ?? TrackingPolicy.Default;
+    }
+
+    private static async Task<bool> TemplateExistsAsync(NpgsqlConnection connection, string templateId, string domain, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT 1 FROM templates WHERE template_id = $1 AND domain = $2 AND deleted_at IS NULL", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = templateId });
+        command.Parameters.Add(new NpgsqlParameter { Value = domain });
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    private async Task InsertTransientTemplateAsync(NpgsqlConnection connection, string templateId, SendCommand command, CancellationToken cancellationToken)
+    {
+        await using var insert = new NpgsqlCommand(
+            "INSERT INTO templates (template_id, html, domain, type, title, created_at, updated_at) VALUES ($1, $2, $3, $4, '', $5, $5)", connection);
+        insert.Parameters.Add(new NpgsqlParameter { Value = templateId });
+        insert.Parameters.Add(new NpgsqlParameter { Value = command.Html! });
+        insert.Parameters.Add(new NpgsqlParameter { Value = command.Domain });
+        insert.Parameters.Add(new NpgsqlParameter { Value = TemplateType.Transient });
+        insert.Parameters.Add(new NpgsqlParameter { Value = time.GetUtcNow() });
+        await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task InsertBatchAsync(NpgsqlConnection connection, string batchId, string templateId, SendCommand command, CancellationToken cancellationToken)
+    {
+        var headers = new Dictionary<string, string[]?>
+        {
+            ["to"] = command.HeaderTo.Count > 0 ? [.. command.HeaderTo] : null,
+            ["cc"] = command.HeaderCc.Count > 0 ? [.. command.HeaderCc] : null,
+        };
+        await using var insert = new NpgsqlCommand(
+            "INSERT INTO messages (message_id, subject, sender_email, sender_alias, template_id, domain, headers, tracking, created_at) " +
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", connection);
+        insert.Parameters.Add(new NpgsqlParameter { Value = batchId });
+        insert.Parameters.Add(new NpgsqlParameter { Value = command.Subject });
+        insert.Parameters.Add(new NpgsqlParameter { Value = command.SenderEmail });
+        insert.Parameters.Add(new NpgsqlParameter { Value = command.SenderAlias });
+        insert.Parameters.Add(new NpgsqlParameter { Value = templateId });
+        insert.Parameters.Add(new NpgsqlParameter { Value = command.Domain });
+        insert.Parameters.Add(new NpgsqlParameter { Value = JsonSerializer.Serialize(headers), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        insert.Parameters.Add(new NpgsqlParameter { Value = JsonSerializer.Serialize(command.Tracking, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        insert.Parameters.Add(new NpgsqlParameter { Value = time.GetUtcNow() });
+        await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+
+        foreach (var (filename, content) in command.Attachments.GroupBy(a => a.Filename).Select(g => g.Last()))
+        {
+            await using var attachment = new NpgsqlCommand(
+                "INSERT INTO message_attachments (message_id, filename, content) VALUES ($1, $2, $3)", connection);
+            attachment.Parameters.Add(new NpgsqlParameter { Value = batchId });
+            attachment.Parameters.Add(new NpgsqlParameter { Value = filename });
+            attachment.Parameters.Add(new NpgsqlParameter { Value = content });
+            await attachment.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task CopyDeliveriesAsync(NpgsqlConnection connection, string batchId, SendCommand command,
+        List<RecipientInput> recipients, TrackingPolicy policy, CancellationToken cancellationToken)
+    {
+        var tracking = JsonSerializer.Serialize(policy, Json);
+        var scheduled = command.ScheduledTime;
+        await using var importer = await connection.BeginBinaryImportAsync(
+            "COPY sending_pool_emails (email, message_id, fields, status, scheduled_time, original_scheduled_time, domain, tracking) FROM STDIN (FORMAT BINARY)",
+            cancellationToken).ConfigureAwait(false);
+        var fields = new Dictionary<string, string>();
+        foreach (var recipient in recipients)
+        {
+            // Per-recipient fields win over global_fields of the same name: the more specific value.
+            fields.Clear();
+            foreach (var (key, value) in command.GlobalFields)
+            {
+                fields[key] = value;
+            }
+
+            foreach (var (key, value) in recipient.Fields)
+            {
+                fields[key] = value;
+            }
+
+            await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(recipient.Email, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(batchId, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(JsonSerializer.Serialize(fields), NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(DeliveryStatus.ToValidate, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(scheduled, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(scheduled, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(command.Domain, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(tracking, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
+        }
+
+        await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,15 @@
+using NATS.Client.JetStream;
+
+namespace Kannon.Messaging;
+
+/// <summary>How consumers answer JetStream: Term what can never succeed, Nak with a delay what may later. Never a plain Nak (an instant hot loop).</summary>
+internal static class Acks
+{
+    public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
+
+    public static ValueTask RetryLaterAsync<T>(this INatsJSMsg<T> message, TimeSpan? delay = null) =>
+        message.NakAsync(new AckOpts { NakDelay = delay ?? RetryDelay });
+
+    public static ValueTask GiveUpAsync<T>(this INatsJSMsg<T> message, string reason) =>
+        message.AckTerminateAsync(new AckOpts { TerminateReason = reason });
+}
