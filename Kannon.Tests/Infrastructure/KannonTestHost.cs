@@ -39,10 +39,16 @@ internal sealed class KannonTestHost : IAsyncDisposable
         ["sender:hostname"] = "kannon.test",
     };
 
-    public static async Task<KannonTestHost> StartAsync(Roles roles, IDictionary<string, string?> settings, Action<IServiceCollection>? configureServices = null)
+    /// <param name="configureApp">Runs after the host's own mapping, before it starts: a test maps an endpoint of its own here (a stand-in gRPC service).</param>
+    public static async Task<KannonTestHost> StartAsync(
+        Roles roles,
+        IDictionary<string, string?> settings,
+        Action<IServiceCollection>? configureServices = null,
+        Action<WebApplication>? configureApp = null)
     {
         var configuration = KannonConfiguration.Build(configFile: null, settings);
         var app = KannonHost.Build(configuration, roles, configureServices);
+        configureApp?.Invoke(app);
         var host = new KannonTestHost(app);
         await app.StartAsync().ConfigureAwait(false);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses

@@ -1,7 +1,12 @@
+using Kannon.Admin;
+using Kannon.ApiKeys;
 using Kannon.Data;
+using Kannon.Domains;
 using Kannon.Hosting.Configuration;
+using Kannon.Templates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace Kannon.Api;
@@ -12,11 +17,25 @@ internal static class ApiModule
     {
         builder.Services.AddValidatedOptions<ApiOptions>(builder.Configuration, ApiOptions.Section);
         builder.AddDatabase();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+
+        builder.Services.AddScoped<DomainRegistry>();
+        builder.Services.AddScoped<TemplateStore>();
+        builder.Services.AddScoped<ApiKeyStore>();
+
+        builder.Services.AddSingleton<DatabaseUnavailableInterceptor>();
+        builder.Services.AddSingleton<AdminTokenInterceptor>();
+        builder.Services.AddScoped<ApiKeyAuthenticator>();
+
         var maxRequest = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>()?.MaxRequestBytes ?? new ApiOptions().MaxRequestBytes;
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = maxRequest;
             o.EnableDetailedErrors = false;
+            // In this order, outermost first: an unreachable database is UNAVAILABLE also while authenticating.
+            o.Interceptors.Add<DatabaseUnavailableInterceptor>();
+            o.Interceptors.Add<AdminTokenInterceptor>();   // Admin, Stats, Suppression
+            o.Interceptors.Add<ApiKeyAuthenticator>();     // Mailer
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks();
@@ -25,6 +44,8 @@ internal static class ApiModule
 
     public static WebApplication MapApi(this WebApplication app)
     {
+        app.MapGrpcService<AdminApiService>();
+        app.MapGrpcService<HzApiService>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
         return app;

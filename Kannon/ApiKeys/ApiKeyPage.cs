@@ -1,0 +1,3 @@
+namespace Kannon.ApiKeys;
+
+internal sealed record ApiKeyPage(IReadOnlyList<ApiKey> Keys, int Total);
