@@ -15,7 +15,7 @@ public sealed class ApiKeyAuthenticationTests(PostgresFixture postgres, NatsFixt
 {
     private KannonTestHost _host = null!;
     private AdminApi.ApiClient _admin = null!;
-    private Mailer.MailerClient _mailer = null!;
+    private Kannon.Protos.Mailer.ApiV1.Mailer.MailerClient _mailer = null!;
 
     public async Task InitializeAsync()
     {
@@ -24,7 +24,7 @@ public sealed class ApiKeyAuthenticationTests(PostgresFixture postgres, NatsFixt
             KannonTestHost.BaseSettings(postgres.ConnectionString, nats.Url),
             configureApp: EchoMailer.Map);
         _admin = _host.Admin();
-        _mailer = new Mailer.MailerClient(_host.Channel);
+        _mailer = new Kannon.Protos.Mailer.ApiV1.Mailer.MailerClient(_host.Channel);
     }
 
     public async Task DisposeAsync() => await _host.DisposeAsync();

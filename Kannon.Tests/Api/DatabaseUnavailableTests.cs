@@ -57,7 +57,7 @@ public sealed class DatabaseUnavailableTests(NatsFixture nats) : IClassFixture<N
     [Fact]
     public async Task The_authenticator_looks_the_key_up_even_for_a_malformed_header()
     {
-        var mailer = new Mailer.MailerClient(_host.Channel);
+        var mailer = new Kannon.Protos.Mailer.ApiV1.Mailer.MailerClient(_host.Channel);
         var malformed = new Metadata { { "authorization", "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("no-colon")) } };
 
         var send = async () => await mailer.SendHTMLAsync(new SendHTMLReq(), malformed);

@@ -10,7 +10,7 @@ namespace Kannon.Tests.Api;
 /// A stand-in Mailer for authentication tests: it answers with whom the authenticator let through
 /// (message_id = Domain, template_id = key id). Mapped ahead of any real Mailer the host has.
 /// </summary>
-internal sealed class EchoMailer : Mailer.MailerBase
+internal sealed class EchoMailer : Kannon.Protos.Mailer.ApiV1.Mailer.MailerBase
 {
     public override Task<SendRes> SendHTML(SendHTMLReq request, ServerCallContext context) => Echo(context);
 

@@ -306,8 +306,8 @@ public sealed class WireContractTests
     [Fact]
     public void Mailer_service_has_the_original_name_and_methods()
     {
-        Mailer.Descriptor.FullName.Should().Be("pkg.kannon.mailer.apiv1.Mailer");
-        Describe(Mailer.Descriptor).Should().Equal(
+        Kannon.Protos.Mailer.ApiV1.Mailer.Descriptor.FullName.Should().Be("pkg.kannon.mailer.apiv1.Mailer");
+        Describe(Kannon.Protos.Mailer.ApiV1.Mailer.Descriptor).Should().Equal(
             "SendHTML(pkg.kannon.mailer.apiv1.SendHTMLReq) returns (pkg.kannon.mailer.apiv1.SendRes)",
             "SendTemplate(pkg.kannon.mailer.apiv1.SendTemplateReq) returns (pkg.kannon.mailer.apiv1.SendRes)");
     }

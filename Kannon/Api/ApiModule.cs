@@ -22,6 +22,7 @@ internal static class ApiModule
         builder.Services.AddScoped<DomainRegistry>();
         builder.Services.AddScoped<TemplateStore>();
         builder.Services.AddScoped<ApiKeyStore>();
+        builder.Services.AddSingleton<Mailer.BatchIntake>();
 
         builder.Services.AddSingleton<DatabaseUnavailableInterceptor>();
         builder.Services.AddSingleton<AdminTokenInterceptor>();
@@ -44,6 +45,7 @@ internal static class ApiModule
 
     public static WebApplication MapApi(this WebApplication app)
     {
+        app.MapGrpcService<Mailer.MailerService>();
         app.MapGrpcService<AdminApiService>();
         app.MapGrpcService<HzApiService>();
         app.MapGrpcReflectionService();

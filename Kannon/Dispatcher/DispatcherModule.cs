@@ -1,7 +1,9 @@
 using Kannon.Data;
 using Kannon.Hosting.Configuration;
 using Kannon.Messaging;
+using Kannon.Pool;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace Kannon.Dispatcher;
@@ -13,6 +15,13 @@ internal static class DispatcherModule
         builder.Services.AddValidatedOptions<DispatcherOptions>(builder.Configuration, DispatcherOptions.Section);
         builder.AddDatabase();
         builder.AddMessaging();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton<DispatchPool>();
+        builder.Services.TryAddSingleton<BatchContentCache>();
+        builder.Services.TryAddSingleton<EnvelopeAssembler>();
+        builder.Services.TryAddTransient<PoolSignal>();
+        builder.Services.AddSingleton<OutcomeWorker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<OutcomeWorker>());
         builder.Services.AddHostedService<DispatcherWorker>();
         return builder;
     }

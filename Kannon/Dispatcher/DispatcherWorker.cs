@@ -1,9 +1,170 @@
+using Kannon.Data;
 using Kannon.Messaging;
+using Kannon.Pool;
+using Kannon.Protos.Mailer.Types;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NATS.Client.Core;
+using Npgsql;
 
 namespace Kannon.Dispatcher;
 
-internal sealed class DispatcherWorker(TopologyProvisioner topology) : BackgroundService
+/// <summary>
+/// Claims due Deliveries a batch at a time, builds their Envelopes in parallel, publishes them with
+/// pipelined acks (Nats-Msg-Id = Delivery and attempt), and only then marks them sending. A Delivery
+/// whose Envelope cannot be built or stored is rescheduled (or failed when its budget is spent), never stranded.
+/// </summary>
+internal sealed partial class DispatcherWorker(
+    TopologyProvisioner topology,
+    DispatchPool pool,
+    BatchContentCache batches,
+    EnvelopeAssembler assembler,
+    EventPublisher publisher,
+    OutcomeWorker outcomes,
+    PoolSignal signal,
+    IOptions<DispatcherOptions> options,
+    TimeProvider time,
+    ILogger<DispatcherWorker> logger) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => topology.EnsureAsync(stoppingToken);
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await topology.EnsureAsync(stoppingToken).ConfigureAwait(false);
+        var settings = options.Value;
+        var schedule = RetrySchedule.From(settings);
+        var nextReclaim = DateTime.MinValue;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (DateTime.UtcNow >= nextReclaim)
+                {
+                    await ReclaimAsync(settings, stoppingToken).ConfigureAwait(false);
+                    nextReclaim = DateTime.UtcNow + TimeSpan.FromTicks(Math.Max(settings.DispatchingTimeout.Ticks / 4, TimeSpan.FromSeconds(1).Ticks));
+                }
+
+                var claimed = await pool.ClaimDueAsync(settings.BatchSize, stoppingToken).ConfigureAwait(false);
+                if (claimed.Count == 0)
+                {
+                    await signal.WaitAsync(settings.PollInterval, stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                await DispatchAsync(claimed, schedule, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or PublishException or NatsException)
+            {
+                LogCycleFailed(logger, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private async Task ReclaimAsync(DispatcherOptions settings, CancellationToken cancellationToken)
+    {
+        var dispatching = await pool.ReclaimDispatchingAsync(settings.DispatchingTimeout, cancellationToken).ConfigureAwait(false);
+        var sending = await pool.ReclaimSendingAsync(settings.SendingTimeout, cancellationToken).ConfigureAwait(false);
+        if (dispatching + sending > 0)
+        {
+            LogReclaimed(logger, dispatching, sending);
+        }
+    }
+
+    private async Task DispatchAsync(List<DispatchPool.Claimed> claimed, RetrySchedule schedule, CancellationToken cancellationToken)
+    {
+        var contents = await batches.GetAsync(claimed.Select(c => c.BatchId), cancellationToken).ConfigureAwait(false);
+        var envelopes = new EmailToSend?[claimed.Count];
+        var buildErrors = new string?[claimed.Count];
+        Parallel.For(0, claimed.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+        {
+            var delivery = claimed[i];
+            if (contents.GetValueOrDefault(delivery.BatchId) is not { } content)
+            {
+                buildErrors[i] = "batch, template or DKIM key not found";
+                return;
+            }
+
+            try
+            {
+                var envelope = assembler.Build(delivery, content);
+                envelope.ShouldRetry = schedule.CanRetry(delivery.OriginalScheduledTime, delivery.Attempts);
+                envelopes[i] = envelope;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                buildErrors[i] = e.Message;
+            }
+        });
+
+        var publishes = new Task?[claimed.Count];
+        for (var i = 0; i < claimed.Count; i++)
+        {
+            if (envelopes[i] is { } envelope)
+            {
+                publishes[i] = publisher.PublishAsync(Subjects.Sending, envelope, $"env:{claimed[i].Id}:{claimed[i].Attempts}", cancellationToken);
+            }
+        }
+
+        var sent = new List<long>(claimed.Count);
+        var failed = new List<(DispatchPool.Claimed Delivery, string Reason)>();
+        for (var i = 0; i < claimed.Count; i++)
+        {
+            if (publishes[i] is null)
+            {
+                failed.Add((claimed[i], buildErrors[i] ?? "not built"));
+                continue;
+            }
+
+            try
+            {
+                await publishes[i]!.ConfigureAwait(false);
+                sent.Add(claimed[i].Id);
+            }
+            catch (PublishException e)
+            {
+                failed.Add((claimed[i], e.Message));
+            }
+        }
+
+        await pool.MarkSendingAsync(sent, cancellationToken).ConfigureAwait(false);
+        if (failed.Count > 0)
+        {
+            LogDispatchFailed(logger, failed.Count, failed[0].Reason);
+            await RetryOrFailAsync(failed.Select(f => f.Delivery).ToList(), schedule, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RetryOrFailAsync(List<DispatchPool.Claimed> deliveries, RetrySchedule schedule, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var retries = new List<(long, DateTimeOffset)>();
+        var spent = new List<DispatchPool.InFlight>();
+        foreach (var d in deliveries)
+        {
+            if (schedule.NextAttempt(d.OriginalScheduledTime, d.Attempts) is { } next)
+            {
+                retries.Add((d.Id, next > now ? next : now + schedule.Min));
+            }
+            else
+            {
+                spent.Add(new DispatchPool.InFlight(d.Id, d.Email, d.BatchId, d.Domain, d.Attempts, d.OriginalScheduledTime));
+            }
+        }
+
+        await pool.RescheduleAsync(retries, DeliveryStatus.Dispatching, cancellationToken).ConfigureAwait(false);
+        await outcomes.FailAsync(spent, "retry budget exhausted while dispatching", cancellationToken).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatcher cycle failed, retrying: {Reason}")]
+    private static partial void LogCycleFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} Deliveries could not be dispatched and were rescheduled (first reason: {Reason})")]
+    private static partial void LogDispatchFailed(ILogger logger, int count, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reclaimed {Dispatching} dispatching and {Sending} sending Deliveries")]
+    private static partial void LogReclaimed(ILogger logger, int dispatching, int sending);
 }

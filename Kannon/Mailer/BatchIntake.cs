@@ -43,7 +43,7 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         var templateId = command.TemplateId;
         if (templateId is null)
         {
-            templateId = $"template_{RandomId.New()}@{command.Domain}";
+            templateId = $"template_{Data.RandomId.Next()}@{command.Domain}";
             await InsertTransientTemplateAsync(connection, templateId, command, cancellationToken).ConfigureAwait(false);
         }
         else if (!await TemplateExistsAsync(connection, templateId, command.Domain, cancellationToken).ConfigureAwait(false))
@@ -51,7 +51,7 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
             throw new RpcException(new Status(StatusCode.NotFound, $"template_id: no template '{templateId}' in domain {command.Domain}"));
         }
 
-        var batchId = $"msg_{RandomId.New()}@{command.Domain}";
+        var batchId = $"msg_{Data.RandomId.Next()}@{command.Domain}";
         await InsertBatchAsync(connection, batchId, templateId, command, cancellationToken).ConfigureAwait(false);
 
         var (accepted, rejected) = RecipientScreen.Screen(command.Recipients);

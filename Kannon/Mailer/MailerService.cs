@@ -1,5 +1,6 @@
 using Google.Protobuf.Collections;
 using Grpc.Core;
+using Kannon.Api;
 using Kannon.Protos.Mailer.ApiV1;
 using Kannon.Protos.Mailer.Types;
 using Kannon.Tracking;
@@ -78,7 +79,7 @@ internal sealed class MailerService(BatchIntake intake, TimeProvider time) : Wir
         Headers? headers,
         Protos.Tracking.Types.TrackingPolicy? tracking)
     {
-        var domain = MailerAuthentication.DomainOf(context);
+        var domain = context.GetAuthenticatedSender().Domain;
         if (subject.Contains('\r') || subject.Contains('\n'))
         {
             throw Invalid("subject: must not contain CR or LF");

@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Text;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Kannon.Hosting;
+using Kannon.Protos.Admin.ApiV1;
+using Kannon.Protos.Mailer.ApiV1;
+using Kannon.Protos.Mailer.Types;
+using Kannon.Tests.Infrastructure;
+using Npgsql;
+using Xunit.Abstractions;
+using MailerClient = Kannon.Protos.Mailer.ApiV1.Mailer.MailerClient;
+
+namespace Kannon.Tests.Mailer;
+
+public sealed class MailerIntakeTests(PostgresFixture postgres, NatsFixture nats, ITestOutputHelper output)
+    : IClassFixture<PostgresFixture>, IClassFixture<NatsFixture>, IAsyncLifetime
+{
+    private KannonTestHost _host = null!;
+    private string _domain = "";
+    private MailerClient _mailer = null!;
+
+    public async Task InitializeAsync()
+    {
+        var settings = KannonTestHost.BaseSettings(postgres.ConnectionString, nats.Url);
+        settings["validator:poll_interval"] = "200ms";
+        _host = await KannonTestHost.StartAsync(new Roles(Api: true, Validator: true), settings);
+        _domain = AdminClients.NewDomainName("mailer");
+        var admin = _host.Admin();
+        await admin.CreateDomainAsync(new CreateDomainRequest { Domain = _domain });
+        var key = await admin.CreateAPIKeyAsync(new CreateAPIKeyRequest { Domain = _domain, Name = "test" });
+        var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{_domain}:{key.Key}"));
+        _mailer = new MailerClient(_host.Channel.Intercept(m =>
+        {
+            m.Add("authorization", $"Basic {basic}");
+            return m;
+        }));
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task A_send_stores_the_batch_rejects_unusable_recipients_alone_and_collapses_duplicates()
+    {
+        var request = Html("Hello {{ name }}", "<p>Hi {{ name }}</p>");
+        request.Recipients.Add(new Recipient { Email = "ann@example.org", Fields = { ["name"] = "Ann" } });
+        request.Recipients.Add(new Recipient { Email = "ANN@example.org" });
+        request.Recipients.Add(new Recipient { Email = "not an address" });
+        request.Recipients.Add(new Recipient { Email = "" });
+        request.Recipients.Add(new Recipient { Email = "bob@example.org" });
+
+        var response = await _mailer.SendHTMLAsync(request);
+
+        response.AcceptedCount.Should().Be(2);
+        response.RejectedCount.Should().Be(2);
+        response.RejectedRecipients.Select(r => r.Reason).Should().AllBe("invalid_email");
+        response.MessageId.Should().StartWith("msg_").And.EndWith("@" + _domain);
+        response.TemplateId.Should().StartWith("template_").And.EndWith("@" + _domain);
+        (await CountAsync("SELECT count(*) FROM sending_pool_emails WHERE message_id = $1", response.MessageId)).Should().Be(2);
+        (await CountAsync("SELECT count(*) FROM messages WHERE message_id = $1", response.MessageId)).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task The_validator_schedules_valid_addresses_and_removes_invalid_ones()
+    {
+        var request = Html("s", "<p>x</p>");
+        request.Recipients.Add(new Recipient { Email = "John.Smith@Example.COM" });
+        request.Recipients.Add(new Recipient { Email = "üñî@bücher.example" });
+        request.Recipients.Add(new Recipient { Email = "a..b@example.org" });
+        request.Recipients.Add(new Recipient { Email = "x@-bad-.example" });
+
+        var response = await _mailer.SendHTMLAsync(request);
+
+        response.AcceptedCount.Should().Be(4);
+        await Eventually.HoldsAsync(async () =>
+            await CountAsync("SELECT count(*) FROM sending_pool_emails WHERE message_id = $1 AND status <> 'scheduled'", response.MessageId) == 0,
+            because: "every Delivery is validated");
+        (await CountAsync("SELECT count(*) FROM sending_pool_emails WHERE message_id = $1", response.MessageId)).Should().Be(2,
+            "mixed case and internationalised addresses are valid; consecutive dots and a hyphen-edged label are not");
+    }
+
+    [Theory]
+    [InlineData("subject", "Hello\r\nBcc: victim@example.org")]
+    [InlineData("sender.alias", "Evil\nBcc: x@y.z")]
+    [InlineData("sender.email", "not-an-address")]
+    [InlineData("headers.to", "broken@")]
+    [InlineData("recipients", "")]
+    public async Task Bad_requests_get_invalid_argument_naming_the_field(string field, string value)
+    {
+        var request = Html("s", "<p>x</p>");
+        request.Recipients.Add(new Recipient { Email = "ok@example.org" });
+        switch (field)
+        {
+            case "subject": request.Subject = value; break;
+            case "sender.alias": request.Sender.Alias = value; break;
+            case "sender.email": request.Sender.Email = value; break;
+            case "headers.to": request.Headers = new Headers { To = { value } }; break;
+            case "recipients": request.Recipients.Clear(); break;
+        }
+
+        var call = async () => await _mailer.SendHTMLAsync(request);
+
+        (await call.Should().ThrowAsync<RpcException>()).Which.Should().Match<RpcException>(e =>
+            e.StatusCode == StatusCode.InvalidArgument && e.Status.Detail.StartsWith(field));
+    }
+
+    [Fact]
+    public async Task A_sender_outside_the_keys_domain_is_permission_denied()
+    {
+        var request = Html("s", "<p>x</p>");
+        request.Sender.Email = "ceo@another-company.example";
+        request.Recipients.Add(new Recipient { Email = "ok@example.org" });
+
+        var call = async () => await _mailer.SendHTMLAsync(request);
+
+        (await call.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.PermissionDenied);
+    }
+
+    [Fact]
+    public async Task An_unknown_template_is_not_found_and_a_broken_one_is_invalid()
+    {
+        var template = new SendTemplateReq { Sender = new Kannon.Protos.Mailer.Types.Sender { Email = $"news@{_domain}", Alias = "News" }, Subject = "s", TemplateId = $"template_nope@{_domain}" };
+        template.Recipients.Add(new Recipient { Email = "ok@example.org" });
+        var unknown = async () => await _mailer.SendTemplateAsync(template);
+        (await unknown.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.NotFound);
+
+        var broken = Html("s", "<p>{% if %}</p>");
+        broken.Recipients.Add(new Recipient { Email = "ok@example.org" });
+        var call = async () => await _mailer.SendHTMLAsync(broken);
+        (await call.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.InvalidArgument);
+    }
+
+    [Fact]
+    public async Task One_call_accepts_100000_recipients()
+    {
+        var request = Html("Hi {{ n }}", "<p>{{ n }}</p>");
+        for (var i = 0; i < 100_000; i++)
+        {
+            request.Recipients.Add(new Recipient { Email = $"user{i}@bulk.example.org", Fields = { ["n"] = i.ToString(System.Globalization.CultureInfo.InvariantCulture) } });
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        var response = await _mailer.SendHTMLAsync(request, deadline: DateTime.UtcNow.AddMinutes(2));
+        stopwatch.Stop();
+
+        response.AcceptedCount.Should().Be(100_000);
+        (await CountAsync("SELECT count(*) FROM sending_pool_emails WHERE message_id = $1", response.MessageId)).Should().Be(100_000);
+        output.WriteLine($"100,000 recipients accepted in {stopwatch.ElapsedMilliseconds} ms ({100_000 / stopwatch.Elapsed.TotalSeconds:F0} recipients/s)");
+    }
+
+    private SendHTMLReq Html(string subject, string html) => new()
+    {
+        Sender = new Kannon.Protos.Mailer.Types.Sender { Email = $"news@{_domain}", Alias = "News" },
+        Subject = subject,
+        Html = html,
+    };
+
+    private async Task<long> CountAsync(string sql, string value)
+    {
+        await using var command = postgres.DataSource.CreateCommand(sql);
+        command.Parameters.Add(new NpgsqlParameter { Value = value });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}

@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Npgsql;
+
+namespace Kannon.Dispatcher;
+
+/// <summary>
+/// Batch content by id, read from PostgreSQL once and kept for a minute: a Batch of 100,000 Deliveries
+/// costs one query, not 100,000. Bounded; the oldest entries go first.
+/// </summary>
+internal sealed class BatchContentCache(NpgsqlDataSource dataSource, TimeProvider time)
+{
+    private const int Capacity = 2_000;
+    private static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(1);
+    private readonly ConcurrentDictionary<string, (BatchContent? Content, DateTimeOffset Until)> _entries = new();
+
+    /// <summary>The content of each Batch id; a Batch that cannot be built (gone, no DKIM key) maps to null.</summary>
+    public async Task<Dictionary<string, BatchContent?>> GetAsync(IEnumerable<string> batchIds, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var result = new Dictionary<string, BatchContent?>();
+        var missing = new List<string>();
+        foreach (var id in batchIds.Distinct())
+        {
+            if (_entries.TryGetValue(id, out var entry) && entry.Until > now)
+            {
+                result[id] = entry.Content;
+            }
+            else
+            {
+                missing.Add(id);
+            }
+        }
+
+        if (missing.Count > 0)
+        {
+            var loaded = await LoadAsync(missing, cancellationToken).ConfigureAwait(false);
+            if (_entries.Count > Capacity)
+            {
+                foreach (var old in _entries.OrderBy(e => e.Value.Until).Take(_entries.Count - Capacity / 2).Select(e => e.Key).ToList())
+                {
+                    _entries.TryRemove(old, out _);
+                }
+            }
+
+            foreach (var id in missing)
+            {
+                var content = loaded.GetValueOrDefault(id);
+                result[id] = content;
+                _entries[id] = (content, now + Lifetime);
+            }
+        }
+
+        return result;
+    }
+
+    private async Task<Dictionary<string, BatchContent>> LoadAsync(List<string> batchIds, CancellationToken cancellationToken)
+    {
+        var attachments = new Dictionary<string, List<(string, byte[])>>();
+        await using (var command = dataSource.CreateCommand("SELECT message_id, filename, content FROM message_attachments WHERE message_id = ANY($1) ORDER BY filename"))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = batchIds.ToArray() });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var id = reader.GetString(0);
+                if (!attachments.TryGetValue(id, out var list))
+                {
+                    attachments[id] = list = [];
+                }
+
+                list.Add((reader.GetString(1), reader.GetFieldValue<byte[]>(2)));
+            }
+        }
+
+        var result = new Dictionary<string, BatchContent>();
+        await using (var command = dataSource.CreateCommand("""
+            SELECT m.message_id, m.domain, m.subject, m.sender_email, m.sender_alias, m.template_id, t.html, m.headers::text, k.selector, k.private_key
+            FROM messages m
+            JOIN templates t ON t.template_id = m.template_id
+            JOIN dkim_keys k ON k.domain = m.domain AND k.algorithm = 'rsa-sha256' AND k.retired_at IS NULL
+            WHERE m.message_id = ANY($1)
+            """))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = batchIds.ToArray() });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var id = reader.GetString(0);
+                using var headers = JsonDocument.Parse(reader.GetString(7));
+                result[id] = new BatchContent(
+                    id, reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6),
+                    ReadList(headers.RootElement, "to"), ReadList(headers.RootElement, "cc"),
+                    attachments.GetValueOrDefault(id) ?? [], reader.GetString(8), reader.GetString(9));
+            }
+        }
+
+        return result;
+    }
+
+    private static List<string> ReadList(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var list) && list.ValueKind == JsonValueKind.Array
+            ? list.EnumerateArray().Select(e => e.GetString()).OfType<string>().ToList()
+            : [];
+}
