@@ -173,8 +173,7 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
 
     private static List<string> SignedHeaders(MimeMessage message)
     {
-        // The body's Content-Type joins the message headers only when written, but it is always there.
-        var present = new List<string>(Signable.Length) { "Content-Type" };
+        var present = new List<string>(Signable.Length + 1);
         foreach (var name in Signable)
         {
             if (message.Headers.Contains(name))
@@ -183,6 +182,8 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
             }
         }
 
+        // The body's Content-Type joins the message headers only when written, but it is always there.
+        present.Add("Content-Type");
         return present;
     }
 
