@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -104,7 +105,7 @@ internal static partial class HtmlToText
     [GeneratedRegex("""
         <!--.*?-->
         |<(script|style|head|title)\b.*?</\1\s*>
-        |<(?<close>/?)(?<name>[a-zA-Z][a-zA-Z0-9]*)\b(?<attributes>(?:[^>"']|"[^"]*"|'[^']*')*)>
+        |<(?<close>/?)(?<name>[a-zA-Z][a-zA-Z0-9]*)\b(?<attributes>(?>(?:[^>"']+|"[^"]*"|'[^']*')*))>
         |<![^>]*>
         """, RegexOptions.IgnoreCase | RegexOptions.Singleline | RegexOptions.IgnorePatternWhitespace | RegexOptions.CultureInvariant)]
     private static partial Regex Token();
@@ -118,6 +119,9 @@ internal static partial class HtmlToText
     /// <summary>Builds the text: collapses whitespace, and holds breaks until text follows them.</summary>
     private sealed class Writer(int capacity)
     {
+        // What HTML collapses, plus the no-break space, which a text reader would not miss.
+        private static readonly SearchValues<char> Whitespace = SearchValues.Create(" \t\n\r\f\u00A0");
+
         private readonly StringBuilder _text = new(capacity);
         private int _pendingBreaks;
         private bool _pendingSpace;
@@ -140,18 +144,22 @@ internal static partial class HtmlToText
                 return;
             }
 
-            var decoded = html.Contains('&') ? WebUtility.HtmlDecode(html.ToString()) : html.ToString();
-            foreach (var c in decoded)
+            ReadOnlySpan<char> text = html.Contains('&') ? WebUtility.HtmlDecode(html.ToString()) : html;
+            while (!text.IsEmpty)
             {
-                if (char.IsWhiteSpace(c))
+                var space = text.IndexOfAny(Whitespace);
+                if (space != 0)
                 {
-                    _pendingSpace = true;
-                }
-                else
-                {
+                    var word = space < 0 ? text : text[..space];
                     Flush();
-                    _text.Append(c);
+                    _text.Append(word);
+                    text = text[word.Length..];
+                    continue;
                 }
+
+                _pendingSpace = true;
+                var next = text.IndexOfAnyExcept(Whitespace);
+                text = next < 0 ? [] : text[next..];
             }
         }
 

@@ -106,7 +106,7 @@ internal static partial class HtmlTracking
     }
 
     /// <summary>An <c>&lt;a&gt;</c> start tag, quoted attribute values may contain <c>&gt;</c>.</summary>
-    [GeneratedRegex("""<a(?=[\s/>])(?:[^>"']|"[^"]*"|'[^']*')*>""", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex("""<a(?=[\s/>])(?>(?:[^>"']+|"[^"]*"|'[^']*')*)>""", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex AnchorTag();
 
     /// <summary>One attribute with its leading whitespace; value in either quote style or unquoted.</summary>
