@@ -134,6 +134,14 @@ public sealed class TemplateRendererTests
     }
 
     [Fact]
+    public void A_filter_that_fails_while_rendering_throws_a_template_exception()
+    {
+        var render = () => Html("{{ 10 | divided_by: 0 }}");
+
+        render.Should().Throw<TemplateException>();
+    }
+
+    [Fact]
     public void A_runaway_loop_fails_instead_of_holding_the_dispatcher()
     {
         var render = () => Html("{% for i in (1..100000000) %}x{% endfor %}");

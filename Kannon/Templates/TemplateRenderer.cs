@@ -86,10 +86,11 @@ internal sealed partial class TemplateRenderer
         {
             return parsed.Liquid.Render(context, encoder);
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Fluid's MaxSteps / MaxRecursion guard.
-            throw new TemplateException(id, e.Message);
+            // Tenant input fails in tenant ways: Fluid's MaxSteps / MaxRecursion guard, a filter dividing
+            // by zero, a bad date format. Each is this template's fault, never the Dispatcher's.
+            throw new TemplateException(id, e.Message, e);
         }
     }
 
