@@ -106,6 +106,38 @@ public sealed class TrackingKeyRingTests(PostgresFixture postgres) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_failed_reload_keeps_the_loaded_keys_signing_and_verifying()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var ring = Ring(clock);
+        await ring.EnsureSigningKeyAsync(default);
+        var key = ring.SigningKey;
+        await using (var drop = _dataSource.CreateCommand("DROP TABLE stats_keys"))
+        {
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        clock.Advance(TimeSpan.FromMinutes(2));
+        await ring.EnsureSigningKeyAsync(default);
+
+        ring.SigningKey.Should().BeSameAs(key);
+        (await ring.FindAsync(key.Id, default)).Should().BeSameAs(key);
+    }
+
+    [Fact]
+    public async Task A_ring_that_cannot_load_any_key_fails_loudly()
+    {
+        await using (var drop = _dataSource.CreateCommand("DROP TABLE stats_keys"))
+        {
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        var ensure = async () => await Ring().EnsureSigningKeyAsync(default);
+
+        await ensure.Should().ThrowAsync<PostgresException>();
+    }
+
+    [Fact]
     public void A_ring_that_was_never_made_ready_refuses_to_sign()
     {
         var ring = Ring();

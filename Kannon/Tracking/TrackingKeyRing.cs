@@ -59,12 +59,12 @@ internal sealed partial class TrackingKeyRing
         get
         {
             var key = _snapshot.Signing;
-            if (key is null || key.ExpiresAt < _time.GetUtcNow() + TokenLifetime)
+            if (!CanSign(key))
             {
                 throw new InvalidOperationException("no tracking key can sign a token now; call EnsureSigningKeyAsync before building");
             }
 
-            return key;
+            return key!;
         }
     }
 
@@ -84,7 +84,15 @@ internal sealed partial class TrackingKeyRing
         {
             if (NeedsRefresh(_snapshot))
             {
-                await LoadAsync(createIfNone: true, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await LoadAsync(createIfNone: true, cancellationToken).ConfigureAwait(false);
+                }
+                catch (NpgsqlException e) when (CanSign(_snapshot.Signing))
+                {
+                    // Only the periodic reload failed: the key in hand still signs.
+                    LogReloadFailed(_logger, e.Message);
+                }
             }
         }
         finally
@@ -115,7 +123,15 @@ internal sealed partial class TrackingKeyRing
                         _nextUnknownKidRefresh = now + UnknownKidInterval;
                     }
 
-                    snapshot = await LoadAsync(createIfNone: false, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        snapshot = await LoadAsync(createIfNone: false, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (NpgsqlException e)
+                    {
+                        // The keys in hand still verify what they signed.
+                        LogReloadFailed(_logger, e.Message);
+                    }
                 }
             }
             finally
@@ -127,13 +143,10 @@ internal sealed partial class TrackingKeyRing
         return snapshot.Keys.TryGetValue(kid, out var key) && key.ExpiresAt > _time.GetUtcNow() ? key : null;
     }
 
-    private bool NeedsRefresh(Snapshot snapshot)
-    {
-        var now = _time.GetUtcNow();
-        return now - snapshot.LoadedAt >= RefreshInterval
-            || snapshot.Signing is null
-            || snapshot.Signing.ExpiresAt < now + TokenLifetime;
-    }
+    private bool NeedsRefresh(Snapshot snapshot) =>
+        _time.GetUtcNow() - snapshot.LoadedAt >= RefreshInterval || !CanSign(snapshot.Signing);
+
+    private bool CanSign(TrackingKey? key) => key is not null && key.ExpiresAt >= _time.GetUtcNow() + TokenLifetime;
 
     private async Task<Snapshot> LoadAsync(bool createIfNone, CancellationToken cancellationToken)
     {
@@ -223,6 +236,9 @@ internal sealed partial class TrackingKeyRing
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created tracking key {KeyId}, valid until {ExpiresAt:o}")]
     private static partial void LogKeyCreated(ILogger logger, string keyId, DateTimeOffset expiresAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reloading tracking keys failed, keeping the loaded ones: {Reason}")]
+    private static partial void LogReloadFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignoring stats key {KeyId}: algorithm {Algorithm} or its secret is not a 256-bit HS256 key")]
     private static partial void LogUnusableKey(ILogger logger, string keyId, string algorithm);
