@@ -32,6 +32,29 @@ internal static class EnvelopeIds
         return DomainOfBatch(batchId) is not null;
     }
 
+    /// <summary>
+    /// The VERP return path (envelope MAIL FROM): <c>bump_&lt;base64url(recipient)&gt;+&lt;batch id&gt;</c>. The Batch id
+    /// ends in <c>@&lt;domain&gt;</c>, so bounces go to the sending domain's MX.
+    /// </summary>
+    public static string ReturnPath(string recipient, string batchId) => $"bump_{Base64Url(recipient)}+{batchId}";
+
+    /// <summary>Splits a return path back into recipient and Batch id; false for anything else.</summary>
+    public static bool TryParseReturnPath(string returnPath, out string recipient, out string batchId)
+    {
+        recipient = "";
+        batchId = "";
+        var plus = returnPath.IndexOf('+', StringComparison.Ordinal);
+        if (!returnPath.StartsWith("bump_", StringComparison.Ordinal) || plus < 0
+            || !TryFromBase64Url(returnPath["bump_".Length..plus], out recipient))
+        {
+            recipient = "";
+            return false;
+        }
+
+        batchId = returnPath[(plus + 1)..];
+        return DomainOfBatch(batchId) is not null;
+    }
+
     /// <summary>The domain a Batch id ends with (after its last '@'), or null when it has none.</summary>
     public static string? DomainOfBatch(string batchId)
     {

@@ -1,0 +1,3 @@
+namespace Kannon.Envelopes;
+
+internal sealed record EnvelopeAttachment(string Filename, byte[] Content);

@@ -1,0 +1,201 @@
+using System.Text;
+using Google.Protobuf;
+using Kannon.Dkim;
+using Kannon.Protos.Mailer.Types;
+using Kannon.Templates;
+using Kannon.Tracking;
+using Microsoft.Extensions.Options;
+using MimeKit;
+
+namespace Kannon.Envelopes;
+
+/// <summary>
+/// Builds one Delivery's Envelope: the rendered, tracked, DKIM-signed RFC 5322 message and its SMTP
+/// envelope (UPSTREAM §4). Pure and in memory: templates and DKIM keys are parsed once and cached, and the
+/// only shared state it reads is the tracking key ring, which the caller keeps fresh with
+/// <see cref="TrackingKeyRing.EnsureSigningKeyAsync"/>. Safe to call from several threads.
+/// </summary>
+internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens tokens, DkimSigners dkim, IOptions<TrackerOptions> tracker)
+{
+    private static readonly FormatOptions Ascii = Options(international: false);
+
+    // SMTPUTF8: addresses with non-ASCII local parts must be written as UTF-8, not encoded.
+    private static readonly FormatOptions International = Options(international: true);
+
+    private readonly string? _trackerBase = tracker.Value.BaseUrl?.TrimEnd('/');
+
+    /// <summary>The Envelope to publish on <c>kannon.sending</c>; <c>should_retry</c> is left for the caller.</summary>
+    /// <exception cref="EnvelopeException">the Delivery's data cannot make a message (template, address, DKIM key)</exception>
+    /// <exception cref="InvalidOperationException">the tracking key ring has no signing key (not made ready)</exception>
+    public EmailToSend Build(EnvelopeBatch batch, EnvelopeRecipient recipient, DateTimeOffset buildTime)
+    {
+        var email = recipient.Email;
+        var emailId = EnvelopeIds.EmailId(email, batch.BatchId);
+        try
+        {
+            var subject = templates.RenderSubject(batch.BatchId, batch.Subject, email, recipient.Fields);
+            var html = templates.RenderHtml(batch.TemplateId, batch.Html, email, recipient.Fields);
+
+            // From the rendered HTML before tracking: the text part shows where links really go.
+            var text = HtmlToText.Convert(html);
+            html = Track(batch, recipient, html);
+
+            var message = Message(batch, recipient, emailId, OneLine(subject), buildTime, text, html, out var international);
+            var options = international ? International : Ascii;
+            if (batch.Dkim is { } material)
+            {
+                dkim.For(material).Sign(options, message, SignedHeaders(message));
+            }
+
+            var body = new MemoryStream(html.Length + text.Length + 2048);
+            message.WriteTo(options, body);
+            return new EmailToSend
+            {
+                EmailId = emailId,
+                From = batch.SenderEmail,
+                To = email,
+                ReturnPath = EnvelopeIds.ReturnPath(email, batch.BatchId),
+                Body = UnsafeByteOperations.UnsafeWrap(body.GetBuffer().AsMemory(0, (int)body.Length)),
+            };
+        }
+        catch (Exception e) when (e is TemplateException or ParseException or FormatException or ArgumentException)
+        {
+            throw new EnvelopeException($"cannot build {emailId}: {e.Message}", e);
+        }
+    }
+
+    private string Track(EnvelopeBatch batch, EnvelopeRecipient recipient, string html)
+    {
+        var trackerBase = _trackerBase ?? $"https://stats.{batch.Domain}";
+        var links = Tracks(recipient.Tracking.Links)
+            ? url => $"{trackerBase}/c/{tokens.CreateLink(batch.BatchId, recipient.Email, url)}"
+            : (Func<string, string>?)null;
+
+        // Strips data-no-track even when links are not tracked: it is an instruction to us, not to readers.
+        html = HtmlTracking.RewriteLinks(html, links);
+        return Tracks(recipient.Tracking.Opens)
+            ? HtmlTracking.InsertOpenPixel(html, $"{trackerBase}/o/{tokens.CreateOpen(batch.BatchId, recipient.Email)}")
+            : html;
+    }
+
+    /// <summary>
+    /// Whether an axis is tracked. anonymous and pseudonymous are tracked as identified for now (the token
+    /// names the recipient); an unstated axis is the domain default, identified; a mode this version does not
+    /// know is treated as off, the side that cannot leak.
+    /// </summary>
+    private static bool Tracks(string? mode) => mode is null or "anonymous" or "pseudonymous" or "identified" or "full";
+
+    private static MimeMessage Message(
+        EnvelopeBatch batch, EnvelopeRecipient recipient, string emailId, string subject, DateTimeOffset buildTime,
+        string text, string html, out bool international)
+    {
+        international = !System.Text.Ascii.IsValid(recipient.Email) || !System.Text.Ascii.IsValid(batch.SenderEmail);
+
+        // Not new MimeMessage(): it generates a Message-Id from the host name, ~100 µs a message.
+        var message = new MimeMessage((IEnumerable<Header>)[]);
+        var from = new MailboxAddress(OneLine(batch.SenderAlias), batch.SenderEmail);
+        message.From.Add(from);
+        message.ReplyTo.Add(from);
+        if (batch.To.Count == 0)
+        {
+            message.To.Add(new MailboxAddress("", recipient.Email));
+        }
+        else
+        {
+            Add(message.To, batch.To, ref international);
+        }
+
+        Add(message.Cc, batch.Cc, ref international);
+        message.Subject = subject;
+        message.Date = buildTime;
+        message.MessageId = emailId[1..^1];
+        message.Headers.Add("X-Pool-Message-ID", batch.BatchId);
+        message.MimeVersion = new Version(1, 0);
+        if (recipient.UnsubscribeUrl is { } unsubscribe)
+        {
+            if (!Uri.TryCreate(unsubscribe, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps
+                || unsubscribe.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '<' or '>'))
+            {
+                throw new ArgumentException($"unsubscribe URL is not an absolute https URL: {unsubscribe}");
+            }
+
+            message.Headers.Add(HeaderId.ListUnsubscribe, $"<{unsubscribe}>");
+            message.Headers.Add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+        }
+
+        message.Body = Body(batch, text, html);
+        return message;
+    }
+
+    private static void Add(InternetAddressList list, IReadOnlyList<string> addresses, ref bool international)
+    {
+        foreach (var address in addresses)
+        {
+            var mailbox = MailboxAddress.Parse(address);
+            international |= !System.Text.Ascii.IsValid(mailbox.Address);
+            list.Add(mailbox);
+        }
+    }
+
+    private static MimeEntity Body(EnvelopeBatch batch, string text, string html)
+    {
+        var plain = new TextPart("plain") { ContentTransferEncoding = ContentEncoding.QuotedPrintable };
+        plain.SetText(Encoding.UTF8, text);
+        var rich = new TextPart("html") { ContentTransferEncoding = ContentEncoding.QuotedPrintable };
+        rich.SetText(Encoding.UTF8, html);
+        var alternative = new MultipartAlternative { plain, rich };
+        if (batch.Attachments.Count == 0)
+        {
+            return alternative;
+        }
+
+        var mixed = new Multipart("mixed") { alternative };
+        foreach (var attachment in batch.Attachments)
+        {
+            mixed.Add(new MimePart(MimeTypes.GetMimeType(attachment.Filename))
+            {
+                Content = new MimeContent(new MemoryStream(attachment.Content, writable: false)),
+                ContentDisposition = new ContentDisposition(ContentDisposition.Attachment),
+                ContentTransferEncoding = ContentEncoding.Base64,
+                FileName = attachment.Filename,
+            });
+        }
+
+        return mixed;
+    }
+
+    // Every header the message has among those a receiver judges it by; absent ones are not listed.
+    private static readonly string[] Signable =
+    [
+        "From", "Reply-To", "To", "Cc", "Subject", "Date", "Message-ID", "MIME-Version",
+        "List-Unsubscribe", "List-Unsubscribe-Post",
+    ];
+
+    private static List<string> SignedHeaders(MimeMessage message)
+    {
+        var present = new List<string>(Signable.Length + 1);
+        foreach (var name in Signable)
+        {
+            if (message.Headers.Contains(name))
+            {
+                present.Add(name);
+            }
+        }
+
+        // The body's Content-Type joins the message headers only when written, but it is always there.
+        present.Add("Content-Type");
+        return present;
+    }
+
+    // A field value rendered into a header must not start a new header line.
+    private static string OneLine(string value) =>
+        value.AsSpan().IndexOfAny('\r', '\n') < 0 ? value : value.ReplaceLineEndings(" ");
+
+    private static FormatOptions Options(bool international)
+    {
+        var options = FormatOptions.Default.Clone();
+        options.NewLineFormat = NewLineFormat.Dos;
+        options.International = international;
+        return options;
+    }
+}

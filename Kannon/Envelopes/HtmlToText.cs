@@ -1,0 +1,190 @@
+using System.Buffers;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Kannon.Envelopes;
+
+/// <summary>
+/// The text/plain alternative of an HTML body: what a reader sees, not the markup. Scripts, styles, the
+/// head and comments are dropped; block elements break lines; entities are decoded; whitespace collapses
+/// as a browser would; a link whose text is not its URL reads "text (url)".
+/// </summary>
+internal static partial class HtmlToText
+{
+    public static string Convert(string html)
+    {
+        var text = new Writer(html.Length / 2);
+        var position = 0;
+        string? linkUrl = null;
+        var linkStart = 0;
+        foreach (Match token in Token().Matches(html))
+        {
+            text.Text(html.AsSpan(position, token.Index - position));
+            position = token.Index + token.Length;
+
+            var name = token.Groups["name"];
+            if (!name.Success)
+            {
+                continue; // comment, script, style, head: nothing a reader sees
+            }
+
+            var closing = token.Groups["close"].Length > 0;
+            switch (name.Value.ToLowerInvariant())
+            {
+                case "br":
+                    text.LineBreak();
+                    break;
+                case "p" or "div" or "h1" or "h2" or "h3" or "h4" or "h5" or "h6" or "table" or "ul" or "ol"
+                    or "blockquote" or "pre" or "hr" or "section" or "article" or "header" or "footer" or "center":
+                    text.Paragraph();
+                    break;
+                case "tr" or "dt" or "dd":
+                    text.LineBreak();
+                    break;
+                case "li":
+                    text.LineBreak();
+                    if (!closing)
+                    {
+                        text.Raw("- ");
+                    }
+
+                    break;
+                case "td" or "th":
+                    text.Space();
+                    break;
+                case "a" when !closing:
+                    linkUrl = LinkUrl(token.Groups["attributes"].Value);
+                    linkStart = text.Length;
+                    break;
+                case "a" when linkUrl is not null:
+                    var label = text.Since(linkStart).Trim();
+                    if (label.Length == 0)
+                    {
+                        text.Raw(linkUrl);
+                    }
+                    else if (!string.Equals(label, linkUrl, StringComparison.OrdinalIgnoreCase))
+                    {
+                        text.Space();
+                        text.Raw($"({linkUrl})");
+                    }
+
+                    linkUrl = null;
+                    break;
+                case "img" when !closing:
+                    if (Alt().Match(token.Groups["attributes"].Value) is { Success: true } alt)
+                    {
+                        text.Text(WebUtility.HtmlDecode(alt.Groups["value"].Value));
+                    }
+
+                    break;
+            }
+        }
+
+        text.Text(html.AsSpan(position));
+        return text.ToString();
+    }
+
+    private static string? LinkUrl(string attributes)
+    {
+        var href = Href().Match(attributes);
+        if (!href.Success)
+        {
+            return null;
+        }
+
+        var url = WebUtility.HtmlDecode(href.Groups["value"].Value).Trim();
+        if (url.StartsWith("mailto:", StringComparison.OrdinalIgnoreCase))
+        {
+            url = url["mailto:".Length..];
+        }
+
+        return HtmlTracking.IsTrackable(url) || url.Contains('@', StringComparison.Ordinal) ? url : null;
+    }
+
+    [GeneratedRegex("""
+        <!--.*?-->
+        |<(script|style|head|title)\b.*?</\1\s*>
+        |<(?<close>/?)(?<name>[a-zA-Z][a-zA-Z0-9]*)\b(?<attributes>(?>(?:[^>"']+|"[^"]*"|'[^']*')*))>
+        |<![^>]*>
+        """, RegexOptions.IgnoreCase | RegexOptions.Singleline | RegexOptions.IgnorePatternWhitespace | RegexOptions.CultureInvariant)]
+    private static partial Regex Token();
+
+    [GeneratedRegex("""(?:^|\s)href\s*=\s*(?:"(?<value>[^"]*)"|'(?<value>[^']*)'|(?<value>[^\s"'=<>`]+))""", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex Href();
+
+    [GeneratedRegex("""(?:^|\s)alt\s*=\s*(?:"(?<value>[^"]*)"|'(?<value>[^']*)')""", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex Alt();
+
+    /// <summary>Builds the text: collapses whitespace, and holds breaks until text follows them.</summary>
+    private sealed class Writer(int capacity)
+    {
+        // What HTML collapses, plus the no-break space, which a text reader would not miss.
+        private static readonly SearchValues<char> Whitespace = SearchValues.Create(" \t\n\r\f\u00A0");
+
+        private readonly StringBuilder _text = new(capacity);
+        private int _pendingBreaks;
+        private bool _pendingSpace;
+
+        public int Length => _text.Length;
+
+        public string Since(int start) => _text.ToString(start, _text.Length - start);
+
+        public void LineBreak() => _pendingBreaks = Math.Max(_pendingBreaks, 1);
+
+        public void Paragraph() => _pendingBreaks = 2;
+
+        public void Space() => _pendingSpace = true;
+
+        /// <summary>HTML text: entities decoded, whitespace collapsed.</summary>
+        public void Text(ReadOnlySpan<char> html)
+        {
+            if (html.IsEmpty)
+            {
+                return;
+            }
+
+            ReadOnlySpan<char> text = html.Contains('&') ? WebUtility.HtmlDecode(html.ToString()) : html;
+            while (!text.IsEmpty)
+            {
+                var space = text.IndexOfAny(Whitespace);
+                if (space != 0)
+                {
+                    var word = space < 0 ? text : text[..space];
+                    Flush();
+                    _text.Append(word);
+                    text = text[word.Length..];
+                    continue;
+                }
+
+                _pendingSpace = true;
+                var next = text.IndexOfAnyExcept(Whitespace);
+                text = next < 0 ? [] : text[next..];
+            }
+        }
+
+        /// <summary>Text written as is, after any pending break.</summary>
+        public void Raw(string value)
+        {
+            Flush();
+            _text.Append(value);
+        }
+
+        public override string ToString() => _text.ToString();
+
+        private void Flush()
+        {
+            if (_text.Length > 0 && _pendingBreaks > 0)
+            {
+                _text.Append('\n', _pendingBreaks);
+            }
+            else if (_text.Length > 0 && _pendingSpace)
+            {
+                _text.Append(' ');
+            }
+
+            _pendingBreaks = 0;
+            _pendingSpace = false;
+        }
+    }
+}
