@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Kannon.Dkim;
+using Kannon.Envelopes;
 using Npgsql;
 
 namespace Kannon.Dispatcher;
@@ -12,13 +14,13 @@ internal sealed class BatchContentCache(NpgsqlDataSource dataSource, TimeProvide
 {
     private const int Capacity = 2_000;
     private static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(1);
-    private readonly ConcurrentDictionary<string, (BatchContent? Content, DateTimeOffset Until)> _entries = new();
+    private readonly ConcurrentDictionary<string, (EnvelopeBatch? Content, DateTimeOffset Until)> _entries = new();
 
     /// <summary>The content of each Batch id; a Batch that cannot be built (gone, no DKIM key) maps to null.</summary>
-    public async Task<Dictionary<string, BatchContent?>> GetAsync(IEnumerable<string> batchIds, CancellationToken cancellationToken)
+    public async Task<Dictionary<string, EnvelopeBatch?>> GetAsync(IEnumerable<string> batchIds, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var result = new Dictionary<string, BatchContent?>();
+        var result = new Dictionary<string, EnvelopeBatch?>();
         var missing = new List<string>();
         foreach (var id in batchIds.Distinct())
         {
@@ -54,9 +56,9 @@ internal sealed class BatchContentCache(NpgsqlDataSource dataSource, TimeProvide
         return result;
     }
 
-    private async Task<Dictionary<string, BatchContent>> LoadAsync(List<string> batchIds, CancellationToken cancellationToken)
+    private async Task<Dictionary<string, EnvelopeBatch>> LoadAsync(List<string> batchIds, CancellationToken cancellationToken)
     {
-        var attachments = new Dictionary<string, List<(string, byte[])>>();
+        var attachments = new Dictionary<string, List<EnvelopeAttachment>>();
         await using (var command = dataSource.CreateCommand("SELECT message_id, filename, content FROM message_attachments WHERE message_id = ANY($1) ORDER BY filename"))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = batchIds.ToArray() });
@@ -69,11 +71,11 @@ internal sealed class BatchContentCache(NpgsqlDataSource dataSource, TimeProvide
                     attachments[id] = list = [];
                 }
 
-                list.Add((reader.GetString(1), reader.GetFieldValue<byte[]>(2)));
+                list.Add(new EnvelopeAttachment(reader.GetString(1), reader.GetFieldValue<byte[]>(2)));
             }
         }
 
-        var result = new Dictionary<string, BatchContent>();
+        var result = new Dictionary<string, EnvelopeBatch>();
         await using (var command = dataSource.CreateCommand("""
             SELECT m.message_id, m.domain, m.subject, m.sender_email, m.sender_alias, m.template_id, t.html, m.headers::text, k.selector, k.private_key
             FROM messages m
@@ -88,10 +90,21 @@ internal sealed class BatchContentCache(NpgsqlDataSource dataSource, TimeProvide
             {
                 var id = reader.GetString(0);
                 using var headers = JsonDocument.Parse(reader.GetString(7));
-                result[id] = new BatchContent(
-                    id, reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6),
-                    ReadList(headers.RootElement, "to"), ReadList(headers.RootElement, "cc"),
-                    attachments.GetValueOrDefault(id) ?? [], reader.GetString(8), reader.GetString(9));
+                var domain = reader.GetString(1);
+                result[id] = new EnvelopeBatch
+                {
+                    BatchId = id,
+                    Domain = domain,
+                    Subject = reader.GetString(2),
+                    SenderEmail = reader.GetString(3),
+                    SenderAlias = reader.GetString(4),
+                    TemplateId = reader.GetString(5),
+                    Html = reader.GetString(6),
+                    To = ReadList(headers.RootElement, "to"),
+                    Cc = ReadList(headers.RootElement, "cc"),
+                    Attachments = attachments.GetValueOrDefault(id) ?? [],
+                    Dkim = new DkimMaterial(domain, reader.GetString(8), reader.GetString(9)),
+                };
             }
         }
 

@@ -19,6 +19,12 @@ internal static class DispatcherModule
         builder.Services.TryAddSingleton<DispatchPool>();
         builder.Services.TryAddSingleton<BatchContentCache>();
         builder.Services.TryAddSingleton<EnvelopeAssembler>();
+        builder.Services.AddValidatedOptions<Tracking.TrackerOptions>(builder.Configuration, Tracking.TrackerOptions.Section);
+        builder.Services.TryAddSingleton<Templates.TemplateRenderer>();
+        builder.Services.TryAddSingleton<Tracking.TrackingKeyRing>();
+        builder.Services.TryAddSingleton<Tracking.TrackingTokens>();
+        builder.Services.TryAddSingleton<Dkim.DkimSigners>();
+        builder.Services.TryAddSingleton<Envelopes.EnvelopeBuilder>();
         builder.Services.TryAddTransient<PoolSignal>();
         builder.Services.AddSingleton<OutcomeWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutcomeWorker>());

@@ -20,6 +20,7 @@ internal sealed partial class DispatcherWorker(
     DispatchPool pool,
     BatchContentCache batches,
     EnvelopeAssembler assembler,
+    Tracking.TrackingKeyRing trackingKeys,
     EventPublisher publisher,
     OutcomeWorker outcomes,
     PoolSignal signal,
@@ -76,6 +77,7 @@ internal sealed partial class DispatcherWorker(
 
     private async Task DispatchAsync(List<DispatchPool.Claimed> claimed, RetrySchedule schedule, CancellationToken cancellationToken)
     {
+        await trackingKeys.EnsureSigningKeyAsync(cancellationToken).ConfigureAwait(false);
         var contents = await batches.GetAsync(claimed.Select(c => c.BatchId), cancellationToken).ConfigureAwait(false);
         var envelopes = new EmailToSend?[claimed.Count];
         var buildErrors = new string?[claimed.Count];
