@@ -42,6 +42,18 @@ internal sealed class SenderOptions : IValidatedOptions
     [ConfigurationKeyName("messages_per_connection")]
     public int MessagesPerConnection { get; set; } = 100;
 
+    /// <summary>Open SMTP connections to one MX host:port at most (Postfix's default destination concurrency).</summary>
+    [ConfigurationKeyName("max_connections_per_host")]
+    public int MaxConnectionsPerHost { get; set; } = 20;
+
+    /// <summary>An unused pooled connection is closed (QUIT) after this long.</summary>
+    [ConfigurationKeyName("connection_idle_timeout")]
+    public TimeSpan ConnectionIdleTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>On shutdown, how long transactions in flight may take to finish before they are abandoned (and redelivered).</summary>
+    [ConfigurationKeyName("drain_timeout")]
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     public IEnumerable<string> Validate()
     {
         if (string.IsNullOrWhiteSpace(Hostname))
@@ -93,6 +105,21 @@ internal sealed class SenderOptions : IValidatedOptions
         if (MessagesPerConnection < 1)
         {
             yield return "sender.messages_per_connection: must be at least 1";
+        }
+
+        if (MaxConnectionsPerHost is < 1 or > 1_000)
+        {
+            yield return $"sender.max_connections_per_host: {MaxConnectionsPerHost} is out of range (1-1000)";
+        }
+
+        if (ConnectionIdleTimeout <= TimeSpan.Zero)
+        {
+            yield return "sender.connection_idle_timeout: must be positive";
+        }
+
+        if (DrainTimeout < TimeSpan.Zero)
+        {
+            yield return "sender.drain_timeout: must not be negative";
         }
     }
 }

@@ -1,0 +1,8 @@
+namespace Kannon.Sender;
+
+internal enum GuardState
+{
+    Claimed,
+    Interrupted,
+    Recorded,
+}
