@@ -43,6 +43,7 @@ internal static class KannonHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
         builder.Logging.AddFilter("NATS", LogLevel.Warning);
+        builder.Logging.AddFilter("Npgsql", LogLevel.Warning);
 
         builder.Services.AddSingleton(roles);
         builder.Services.AddValidatedOptions<KannonOptions>(configuration, KannonOptions.Section);
