@@ -9,7 +9,7 @@ namespace Kannon.Stats;
 
 internal static class StatsModule
 {
-    /// <summary>The Stats role: outcome events into <c>stats</c> and <c>aggregated_stats</c>, The Stats APIs are the Api role's.</summary>
+    /// <summary>The Stats role: outcome events into <c>stats</c> and <c>aggregated_stats</c>, and their retention. The Stats APIs are the Api role's.</summary>
     public static IHostApplicationBuilder AddStats(this IHostApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<StatsOptions>(builder.Configuration, StatsOptions.Section);
@@ -18,7 +18,9 @@ internal static class StatsModule
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<StatsMetrics>();
         builder.Services.AddSingleton<StatsRecorder>();
+        builder.Services.AddSingleton<StatsRetention>();
         builder.Services.AddHostedService<StatsWorker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<StatsRetention>());
         return builder;
     }
 }
