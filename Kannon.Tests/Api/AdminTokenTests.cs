@@ -88,7 +88,7 @@ public sealed class AdminTokenTests(PostgresFixture postgres, NatsFixture nats)
     }
 
     [Fact]
-    public async Task Reflection_lists_the_admin_hz_and_health_services_without_a_token()
+    public async Task Reflection_lists_the_five_original_services_and_health_without_a_token()
     {
         var client = new ServerReflection.ServerReflectionClient(_host.Channel);
         using var call = client.ServerReflectionInfo();
@@ -98,7 +98,14 @@ public sealed class AdminTokenTests(PostgresFixture postgres, NatsFixture nats)
         (await call.ResponseStream.MoveNext(CancellationToken.None)).Should().BeTrue();
         var services = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
 
-        services.Should().Contain(["pkg.kannon.admin.apiv1.Api", "pkg.kannon.admin.apiv1.HZService", "grpc.health.v1.Health"]);
+        services.Should().Contain([
+            "pkg.kannon.mailer.apiv1.Mailer",
+            "pkg.kannon.admin.apiv1.Api",
+            "kannon.StatsApiV1",
+            "kannon.stats.apiv2.StatsApiV2",
+            "pkg.kannon.admin.apiv1.HZService",
+            "grpc.health.v1.Health",
+        ]);
     }
 
     private async Task<Status> RawCallAsync(string methodName, string? token)

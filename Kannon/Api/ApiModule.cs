@@ -3,6 +3,7 @@ using Kannon.ApiKeys;
 using Kannon.Data;
 using Kannon.Domains;
 using Kannon.Hosting.Configuration;
+using Kannon.Stats;
 using Kannon.Templates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,6 +24,7 @@ internal static class ApiModule
         builder.Services.AddScoped<TemplateStore>();
         builder.Services.AddScoped<ApiKeyStore>();
         builder.Services.AddSingleton<Mailer.BatchIntake>();
+        builder.Services.AddSingleton<StatsReader>();
 
         builder.Services.AddSingleton<DatabaseUnavailableInterceptor>();
         builder.Services.AddSingleton<AdminTokenInterceptor>();
@@ -48,6 +50,8 @@ internal static class ApiModule
         app.MapGrpcService<Mailer.MailerService>();
         app.MapGrpcService<AdminApiService>();
         app.MapGrpcService<HzApiService>();
+        app.MapGrpcService<StatsApiV1Service>();
+        app.MapGrpcService<StatsApiV2Service>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
         return app;

@@ -10,6 +10,13 @@ internal static class Acks
     public static ValueTask RetryLaterAsync<T>(this INatsJSMsg<T> message, TimeSpan? delay = null) =>
         message.NakAsync(new AckOpts { NakDelay = delay ?? RetryDelay });
 
-    public static ValueTask GiveUpAsync<T>(this INatsJSMsg<T> message, string reason) =>
-        message.AckTerminateAsync(new AckOpts { TerminateReason = reason });
+    /// <summary>
+    /// Terminates the message. <paramref name="reason"/> is for the caller's log only: nats-server 2.9 knows just a
+    /// bare "+TERM" and ignores "+TERM &lt;reason&gt;" (2.10 added reasons), leaving the message to be redelivered.
+    /// </summary>
+    public static ValueTask GiveUpAsync<T>(this INatsJSMsg<T> message, string reason)
+    {
+        _ = reason;
+        return message.AckTerminateAsync();
+    }
 }
