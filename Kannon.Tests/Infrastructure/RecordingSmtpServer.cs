@@ -1,8 +1,13 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using SmtpServer;
+using SmtpServer.IO;
 using SmtpServer.Mail;
 using SmtpServer.Net;
 using SmtpServer.Protocol;
@@ -47,10 +52,8 @@ internal sealed class RecordingSmtpServer : IAsyncDisposable
                 }
             })
             .Build();
-        var listeners = new EndpointListenerFactory();
-        listeners.EndpointStarted += (_, e) => started.TrySetResult(((IPEndPoint)e.LocalEndPoint).Port);
         var services = new SmtpServiceProvider();
-        services.Add(listeners);
+        services.Add(new NoDelayListeners(started));
         services.Add(new Filter(this));
         services.Add(new Store(this));
         _server = new SmtpServerHost(options, services);
@@ -161,6 +164,63 @@ internal sealed class RecordingSmtpServer : IAsyncDisposable
             }
 
             return SmtpResponse.Ok;
+        }
+    }
+
+    /// <summary>
+    /// SmtpServer's own listener leaves Nagle on and writes each pipelined reply separately, so the client's
+    /// delayed ACK stalls every transaction by 40 ms. A real MTA (Postfix) writes pipelined replies together;
+    /// TCP_NODELAY gets the same effect here.
+    /// </summary>
+    private sealed class NoDelayListeners(TaskCompletionSource<int> started) : IEndpointListenerFactory
+    {
+        public IEndpointListener CreateListener(IEndpointDefinition endpointDefinition)
+        {
+            var tcp = new TcpListener(endpointDefinition.Endpoint);
+            tcp.Start(512);
+            started.TrySetResult(((IPEndPoint)tcp.LocalEndpoint).Port);
+            return new Listener(tcp);
+        }
+    }
+
+    private sealed class Listener(TcpListener tcp) : IEndpointListener
+    {
+        public async Task<ISecurableDuplexPipe> GetPipeAsync(SmtpServer.ISessionContext context, CancellationToken cancellationToken)
+        {
+            var socket = await tcp.AcceptSocketAsync(cancellationToken);
+            socket.NoDelay = true;
+            return new Pipe(new NetworkStream(socket, ownsSocket: true));
+        }
+
+        public void Dispose() => tcp.Stop();
+    }
+
+    private sealed class Pipe(Stream stream) : ISecurableDuplexPipe
+    {
+        private Stream _stream = stream;
+
+        public PipeReader Input { get; private set; } = PipeReader.Create(stream);
+
+        public PipeWriter Output { get; private set; } = PipeWriter.Create(stream);
+
+        public bool IsSecure => _stream is SslStream;
+
+        public SslProtocols SslProtocol => (_stream as SslStream)?.SslProtocol ?? SslProtocols.None;
+
+        public async Task UpgradeAsync(X509Certificate certificate, SslProtocols protocols, CancellationToken cancellationToken = default)
+        {
+            var ssl = new SslStream(_stream, leaveInnerStreamOpen: false);
+            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate, EnabledSslProtocols = protocols }, cancellationToken);
+            _stream = ssl;
+            Input = PipeReader.Create(ssl);
+            Output = PipeWriter.Create(ssl);
+        }
+
+        public void Dispose()
+        {
+            Input.Complete();
+            Output.Complete();
+            _stream.Dispose();
         }
     }
 }
