@@ -20,7 +20,9 @@ internal static class SenderModule
         builder.Services.AddSingleton<SmtpConnectionPool>();
         builder.Services.AddSingleton<SmtpDelivery>();
         builder.Services.AddSingleton<SendGuard>();
-        builder.Services.AddHostedService<SenderWorker>();
+        builder.Services.AddSingleton<SenderWorker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SenderWorker>());
+        builder.Services.AddHealthChecks().AddCheck<SenderHealthCheck>("sender", tags: ["ready"]);
         return builder;
     }
 }

@@ -46,6 +46,10 @@ internal sealed partial class SenderWorker(
     private readonly ConcurrentDictionary<long, InFlight> _inFlight = new();
     private readonly ConcurrentDictionary<string, byte> _sending = new(StringComparer.Ordinal);
     private long _nextId;
+    private volatile bool _consuming;
+
+    /// <summary>The send guard is in place and the consumer is being pulled from.</summary>
+    public bool Consuming => _consuming;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -77,7 +81,10 @@ internal sealed partial class SenderWorker(
             try
             {
                 var consumer = await jetStream.GetConsumerAsync(Topology.SendingStream, Topology.SenderConsumer, stoppingToken).ConfigureAwait(false);
-                var consume = new NatsJSConsumeOpts { MaxMsgs = _options.MaxJobs, Expires = TimeSpan.FromSeconds(30) };
+                // Short pulls: after a NATS restart the server has forgotten our pull request, and the client
+                // only notices through missed idle heartbeats (half the expiry).
+                var consume = new NatsJSConsumeOpts { MaxMsgs = _options.MaxJobs, Expires = TimeSpan.FromSeconds(10) };
+                _consuming = true;
                 await foreach (var msg in consumer.ConsumeAsync(ProtobufSerializer<EmailToSend>.Default, consume, stoppingToken).ConfigureAwait(false))
                 {
                     var flight = Track(msg);
@@ -87,7 +94,7 @@ internal sealed partial class SenderWorker(
                     }
                     catch (OperationCanceledException)
                     {
-                        await NakQuietlyAsync(msg, AbandonedRetryDelay, CancellationToken.None).ConfigureAwait(false);
+                        await HandBackAsync(msg).ConfigureAwait(false);
                         Untrack(flight);
                         throw;
                     }
@@ -98,10 +105,13 @@ internal sealed partial class SenderWorker(
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
+                _consuming = false;
                 return;
             }
             catch (Exception e)
             {
+                _consuming = false;
+
                 // NATS away, consumer missing, a protocol hiccup: pull again later, never give up.
                 LogConsumeFailed(logger, backoff, e);
                 try
@@ -188,7 +198,7 @@ internal sealed partial class SenderWorker(
             // Shut down mid-transaction: hand the message back at once. Its guard entry still says "sending",
             // so whoever gets it reports an interrupted transaction instead of sending again.
             LogAbandoned(logger, sequence);
-            await NakQuietlyAsync(msg, AbandonedRetryDelay, CancellationToken.None).ConfigureAwait(false);
+            await HandBackAsync(msg).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -346,6 +356,23 @@ internal sealed partial class SenderWorker(
         try
         {
             await msg.NakAsync(new AckOpts { NakDelay = delay }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsException or OperationCanceledException)
+        {
+            LogAckFailed(logger, msg.Metadata?.Sequence.Stream ?? 0, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// At shutdown: a Nak the server confirms, so the message is not lost in a buffer when the connection closes
+    /// (it would then wait out the whole ack wait before anyone else could take it).
+    /// </summary>
+    private async Task HandBackAsync(INatsJSMsg<EmailToSend> msg)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await msg.NakAsync(new AckOpts { NakDelay = AbandonedRetryDelay, DoubleAck = true }, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is NatsException or OperationCanceledException)
         {
