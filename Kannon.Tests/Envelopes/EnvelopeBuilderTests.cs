@@ -297,11 +297,14 @@ public sealed class EnvelopeBuilderTests
     }
 
     [Fact]
-    public void A_template_that_does_not_parse_fails_the_build()
+    public void A_template_that_does_not_parse_fails_the_build_naming_the_batch_not_the_recipient()
     {
         var build = () => Build(Batch("{% if %}"), Recipient());
 
-        build.Should().Throw<EnvelopeException>().WithInnerException<TemplateException>();
+        var error = build.Should().Throw<EnvelopeException>().WithInnerException<TemplateException>().And;
+        build.Should().Throw<EnvelopeException>().Which.Message.Should().Contain("msg_abc@example.com")
+            .And.NotContain("ann@example.org").And.NotContain(EnvelopeIds.Base64Url("ann@example.org"));
+        error.TemplateId.Should().Be("template_abc@example.com");
     }
 
     private static string Signature(MimeMessage message) => message.Headers[HeaderId.DkimSignature]!;

@@ -19,8 +19,15 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
 {
     private static readonly FormatOptions Ascii = Options(international: false);
 
-    // SMTPUTF8: addresses with non-ASCII local parts must be written as UTF-8, not encoded.
+    // SMTPUTF8: non-ASCII addresses must be written as UTF-8; only then, so that ASCII mail stays 7-bit.
     private static readonly FormatOptions International = Options(international: true);
+
+    // Every header the message has among those a receiver judges it by; absent ones are not listed.
+    private static readonly string[] Signable =
+    [
+        "From", "Reply-To", "To", "Cc", "Subject", "Date", "Message-ID", "MIME-Version",
+        "List-Unsubscribe", "List-Unsubscribe-Post",
+    ];
 
     private readonly string? _trackerBase = tracker.Value.BaseUrl?.TrimEnd('/');
 
@@ -60,7 +67,8 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
         }
         catch (Exception e) when (e is TemplateException or ParseException or FormatException or ArgumentException)
         {
-            throw new EnvelopeException($"cannot build {emailId}: {e.Message}", e);
+            // Names the Batch, not the Delivery: the message id encodes the address.
+            throw new EnvelopeException($"cannot build a message of {batch.BatchId}: {e.Message}", e);
         }
     }
 
@@ -116,7 +124,7 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
             if (!Uri.TryCreate(unsubscribe, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps
                 || unsubscribe.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '<' or '>'))
             {
-                throw new ArgumentException($"unsubscribe URL is not an absolute https URL: {unsubscribe}");
+                throw new ArgumentException("the unsubscribe URL is not an absolute https URL without spaces");
             }
 
             message.Headers.Add(HeaderId.ListUnsubscribe, $"<{unsubscribe}>");
@@ -163,13 +171,6 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
 
         return mixed;
     }
-
-    // Every header the message has among those a receiver judges it by; absent ones are not listed.
-    private static readonly string[] Signable =
-    [
-        "From", "Reply-To", "To", "Cc", "Subject", "Date", "Message-ID", "MIME-Version",
-        "List-Unsubscribe", "List-Unsubscribe-Post",
-    ];
 
     private static List<string> SignedHeaders(MimeMessage message)
     {

@@ -102,9 +102,10 @@ internal static partial class HtmlToText
         return HtmlTracking.IsTrackable(url) || url.Contains('@', StringComparison.Ordinal) ? url : null;
     }
 
+    // No backreference for the element name: a case-insensitive one makes the generator fall back to the interpreter.
     [GeneratedRegex("""
         <!--.*?-->
-        |<(script|style|head|title)\b.*?</\1\s*>
+        |<script\b.*?</script\s*>|<style\b.*?</style\s*>|<head\b.*?</head\s*>|<title\b.*?</title\s*>
         |<(?<close>/?)(?<name>[a-zA-Z][a-zA-Z0-9]*)\b(?<attributes>(?>(?:[^>"']+|"[^"]*"|'[^']*')*))>
         |<![^>]*>
         """, RegexOptions.IgnoreCase | RegexOptions.Singleline | RegexOptions.IgnorePatternWhitespace | RegexOptions.CultureInvariant)]
