@@ -65,16 +65,15 @@ public sealed class SenderTests(NatsFixture nats) : IClassFixture<NatsFixture>
     }
 
     [Fact]
-    public async Task Sender_turns_a_retry_into_a_bounce_when_the_envelope_may_not_be_retried()
+    public async Task Sender_reports_a_transient_failure_as_an_error_even_when_the_envelope_may_not_be_retried()
     {
         await using var harness = await SenderHarness.StartAsync(nats);
 
         await harness.PublishAsync(harness.Envelope("transient-5@example.net", shouldRetry: false));
 
         var outcome = await harness.OutcomeAsync();
-        outcome.Subject.Should().Be("kannon.stats.bounced");
-        outcome.Event.Data.Bounced.Permanent.Should().BeFalse();
-        outcome.Event.Data.Bounced.Code.Should().Be(451);
+        outcome.Subject.Should().Be("kannon.stats.error", "the Dispatcher owns the retry budget and ends the Delivery as failed");
+        outcome.Event.Data.Error.Code.Should().Be(451);
     }
 
     [Fact]

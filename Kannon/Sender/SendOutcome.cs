@@ -24,7 +24,4 @@ internal abstract record SendOutcome
     public static SendOutcome Bounce(int code, string text) => new Bounced(true, code, text);
 
     public static SendOutcome Unreachable(string text) => new Retry(ConnectionFailureCode, text);
-
-    /// <summary>An Envelope that may not be retried turns a retry into a non-permanent bounce, as the original does.</summary>
-    public SendOutcome WithoutRetry() => this is Retry retry ? new Bounced(false, retry.Code, retry.Text) : this;
 }

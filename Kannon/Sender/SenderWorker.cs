@@ -232,7 +232,7 @@ internal sealed partial class SenderWorker(
                 LogRepublish(logger, sequence, Outcomes.TypeOf(stat));
                 break;
             case GuardState.Interrupted:
-                stat = ToStat(Decide(new SendOutcome.Retry(0, InterruptedText), email), batchId, email.To, domain);
+                stat = ToStat(new SendOutcome.Retry(0, InterruptedText), batchId, email.To, domain);
                 LogInterrupted(logger, sequence, email.EmailId);
                 await guard.RecordAsync(key, stat, abort).ConfigureAwait(false);
                 break;
@@ -241,7 +241,6 @@ internal sealed partial class SenderWorker(
                 var outcome = _options.DemoSender
                     ? DemoSender.Send(email.To)
                     : await delivery.SendAsync(email.ReturnPath, email.To, email.Body.Memory, abort).ConfigureAwait(false);
-                outcome = Decide(outcome, email);
                 stat = ToStat(outcome, batchId, email.To, domain);
                 metrics.Delivery(time.GetElapsedTime(started), Outcomes.TypeOf(stat));
                 LogOutcome(logger, outcome is SendOutcome.Delivered ? LogLevel.Debug : LogLevel.Information, sequence, email.EmailId, outcome);
@@ -279,8 +278,6 @@ internal sealed partial class SenderWorker(
             LogAckFailed(logger, sequence, e.Message);
         }
     }
-
-    private static SendOutcome Decide(SendOutcome outcome, EmailToSend email) => email.ShouldRetry ? outcome : outcome.WithoutRetry();
 
     private StatsEvent ToStat(SendOutcome outcome, string batchId, string to, string domain)
     {
