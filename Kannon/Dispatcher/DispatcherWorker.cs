@@ -107,7 +107,8 @@ internal sealed partial class DispatcherWorker(
         {
             if (envelopes[i] is { } envelope)
             {
-                publishes[i] = publisher.PublishAsync(Subjects.Sending, envelope, $"env:{claimed[i].Id}:{claimed[i].Attempts}", cancellationToken);
+                publishes[i] = publisher.PublishAsync(Subjects.Sending, envelope, $"env:{claimed[i].Id}:{claimed[i].Attempts}", cancellationToken,
+                    DispatchHeaders.Create(claimed[i].Id, claimed[i].Attempts));
             }
         }
 

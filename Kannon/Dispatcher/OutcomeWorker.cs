@@ -67,6 +67,7 @@ internal sealed partial class OutcomeWorker(
     {
         var terminal = new List<(string, string)>();
         var errors = new List<(string, string)>();
+        var attempts = new Dictionary<(string, string), (long Id, int Attempt)>();
         var handled = new List<INatsJSMsg<StatsEvent>>(batch.Count);
         foreach (var message in batch)
         {
@@ -85,6 +86,11 @@ internal sealed partial class OutcomeWorker(
                     break;
                 case StatTypes.Error:
                     errors.Add((stat.Email, stat.MessageId));
+                    if (DispatchHeaders.TryRead(message.Headers, out var id, out var attempt))
+                    {
+                        attempts[(stat.Email, stat.MessageId)] = (id, attempt);
+                    }
+
                     break;
             }
 
@@ -96,7 +102,7 @@ internal sealed partial class OutcomeWorker(
             await pool.DeleteByRecipientAsync(terminal, cancellationToken).ConfigureAwait(false);
             if (errors.Count > 0)
             {
-                await RetryOrFailAsync(errors, schedule, cancellationToken).ConfigureAwait(false);
+                await RetryOrFailAsync(errors, attempts, schedule, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or PublishException)
@@ -109,9 +115,12 @@ internal sealed partial class OutcomeWorker(
         await Task.WhenAll(handled.Select(m => m.AckAsync(cancellationToken: cancellationToken).AsTask())).ConfigureAwait(false);
     }
 
-    private async Task RetryOrFailAsync(List<(string, string)> errors, RetrySchedule schedule, CancellationToken cancellationToken)
+    private async Task RetryOrFailAsync(List<(string, string)> errors, Dictionary<(string, string), (long Id, int Attempt)> attempts, RetrySchedule schedule, CancellationToken cancellationToken)
     {
-        var rows = await pool.FindSendingAsync(errors, cancellationToken).ConfigureAwait(false);
+        // An error about an older attempt (redelivered late) must not move a Delivery that was dispatched again.
+        var rows = (await pool.FindSendingAsync(errors, cancellationToken).ConfigureAwait(false))
+            .Where(r => !attempts.TryGetValue((r.Email, r.BatchId), out var a) || (a.Id == r.Id && a.Attempt == r.Attempts))
+            .ToList();
         var retries = new List<(long, DateTimeOffset)>();
         var spent = new List<DispatchPool.InFlight>();
         foreach (var row in rows)

@@ -258,7 +258,7 @@ internal sealed partial class SenderWorker(
         try
         {
             // The same id for every publish of this message's outcome: JetStream stores it once.
-            await publisher.PublishAsync(Subjects.Stats(type), stat, Outcomes.MessageIdOf(stat, $"sending:{sequence}"), abort).ConfigureAwait(false);
+            await publisher.PublishAsync(Subjects.Stats(type), stat, Outcomes.MessageIdOf(stat, $"sending:{sequence}"), abort, DispatchHeaders.CopyFrom(msg.Headers)).ConfigureAwait(false);
         }
         catch (PublishException e)
         {

@@ -1,0 +1,101 @@
+using Kannon.Hosting;
+using Kannon.Messaging;
+using Kannon.Stats;
+using Kannon.Tests.Infrastructure;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using Npgsql;
+using StatsEvent = Kannon.Protos.Stats.Types.Stats;
+
+namespace Kannon.Tests.Dispatcher;
+
+public sealed class OutcomeWorkerTests(PostgresFixture postgres, NatsFixture nats)
+    : IClassFixture<PostgresFixture>, IClassFixture<NatsFixture>, IAsyncLifetime
+{
+    private const string Domain = "outcomes.example.com";
+    private const string Batch = "msg_outcomes@outcomes.example.com";
+    private KannonTestHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        var settings = KannonTestHost.BaseSettings(postgres.ConnectionString, nats.Url);
+        settings["dispatcher:retry_min"] = "1h";
+        _host = await KannonTestHost.StartAsync(new Roles(Dispatcher: true), settings);
+        await ExecuteAsync($"""
+            INSERT INTO domains (domain) VALUES ('{Domain}') ON CONFLICT DO NOTHING;
+            INSERT INTO templates (template_id, html, domain) VALUES ('template_o@{Domain}', '<p>x</p>', '{Domain}') ON CONFLICT DO NOTHING;
+            INSERT INTO messages (message_id, subject, sender_email, sender_alias, template_id, domain)
+                VALUES ('{Batch}', 's', 'a@{Domain}', 'A', 'template_o@{Domain}', '{Domain}') ON CONFLICT DO NOTHING;
+            """);
+        await ((TopologyProvisioner)_host.Services.GetService(typeof(TopologyProvisioner))!).EnsureAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task An_error_about_an_older_attempt_does_not_move_a_delivery_dispatched_again()
+    {
+        var id = await InsertSendingAsync("stale@example.org", attempts: 2);
+        var marker = await InsertSendingAsync("marker@example.org", attempts: 0);
+
+        await PublishErrorAsync("stale@example.org", id, attempt: 1);
+        await Publish(Outcomes.Delivered(Batch, "marker@example.org", Domain, DateTimeOffset.UtcNow), $"marker-{marker}");
+        await Eventually.HoldsAsync(async () => (await StateAsync(marker)).Status == "", because: "outcomes published after the stale error are applied");
+
+        (await StateAsync(id)).Should().Be(("sending", 2), "an error about attempt 1 says nothing about attempt 2, which is still in flight");
+
+        await PublishErrorAsync("stale@example.org", id, attempt: 2);
+
+        (await Eventually.ReturnsAsync(() => StateAsync(id), s => s.Status == "scheduled", because: "the current attempt's error reschedules"))
+            .Attempts.Should().Be(3);
+    }
+
+    [Fact]
+    public async Task Delivered_and_bounced_outcomes_remove_the_delivery_and_undecodable_ones_are_terminated()
+    {
+        var delivered = await InsertSendingAsync("done@example.org", attempts: 0);
+        var bounced = await InsertSendingAsync("gone@example.org", attempts: 0);
+        var js = new NatsJSContext(_host.Services.GetService(typeof(NatsConnection)) as NatsConnection ?? throw new InvalidOperationException());
+        await js.PublishAsync("kannon.stats.delivered", new byte[] { 0xff, 0x01, 0x02 });
+
+        await Publish(Outcomes.Delivered(Batch, "done@example.org", Domain, DateTimeOffset.UtcNow), "d1");
+        await Publish(Outcomes.Bounced(Batch, "gone@example.org", Domain, DateTimeOffset.UtcNow, true, 550, "5.1.1 unknown"), "b1");
+
+        await Eventually.HoldsAsync(async () => (await StateAsync(delivered)).Status == "" && (await StateAsync(bounced)).Status == "");
+    }
+
+    private async Task<long> InsertSendingAsync(string email, int attempts)
+    {
+        await using var command = postgres.DataSource.CreateCommand(
+            "INSERT INTO sending_pool_emails (email, message_id, domain, status, send_attempts_cnt, original_scheduled_time, claimed_at) " +
+            "VALUES ($1, $2, $3, 'sending', $4, now(), now()) RETURNING id");
+        command.Parameters.Add(new NpgsqlParameter { Value = email });
+        command.Parameters.Add(new NpgsqlParameter { Value = Batch });
+        command.Parameters.Add(new NpgsqlParameter { Value = Domain });
+        command.Parameters.Add(new NpgsqlParameter { Value = attempts });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private Task PublishErrorAsync(string email, long id, int attempt) =>
+        Publish(Outcomes.Error(Batch, email, Domain, DateTimeOffset.UtcNow, 451, "try later"), $"e-{id}-{attempt}", DispatchHeaders.Create(id, attempt));
+
+    private async Task Publish(StatsEvent stat, string msgId, NatsHeaders? headers = null)
+    {
+        var publisher = (EventPublisher)_host.Services.GetService(typeof(EventPublisher))!;
+        await publisher.PublishAsync(Subjects.Stats(Outcomes.TypeOf(stat)), stat, msgId, CancellationToken.None, headers);
+    }
+
+    private async Task<(string Status, int Attempts)> StateAsync(long id)
+    {
+        await using var command = postgres.DataSource.CreateCommand("SELECT status, send_attempts_cnt FROM sending_pool_emails WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? (reader.GetString(0), reader.GetInt32(1)) : ("", -1);
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var command = postgres.DataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+}
