@@ -131,6 +131,17 @@ public sealed class MailerIntakeTests(PostgresFixture postgres, NatsFixture nats
     }
 
     [Fact]
+    public async Task The_originals_placeholders_pass_intake_even_where_plain_liquid_would_refuse_them()
+    {
+        var request = Html("Hi {{ first-name }}", "<p>{{ user.name }} {{ a@b }} {{ prénom }}</p>");
+        request.Recipients.Add(new Recipient { Email = "ok@example.org", Fields = { ["a@b"] = "x" } });
+
+        var response = await _mailer.SendHTMLAsync(request);
+
+        response.AcceptedCount.Should().Be(1);
+    }
+
+    [Fact]
     public async Task One_call_accepts_100000_recipients()
     {
         var request = Html("Hi {{ n }}", "<p>{{ n }}</p>");

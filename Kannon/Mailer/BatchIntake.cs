@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Fluid;
 using Grpc.Core;
 using Kannon.Data;
 using Kannon.Templates;
@@ -17,16 +16,15 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
 {
 
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
-    private static readonly FluidParser Parser = new();
 
     public async Task<SendResult> AcceptAsync(SendCommand command, CancellationToken cancellationToken)
     {
-        if (command.Html is not null && !Parser.TryParse(command.Html, out _, out var parseError))
+        if (command.Html is not null && LiquidSyntax.Problem(command.Html) is { } parseError)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"html: the template does not parse: {parseError}"));
         }
 
-        if (!Parser.TryParse(command.Subject, out _, out var subjectError))
+        if (LiquidSyntax.Problem(command.Subject) is { } subjectError)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"subject: the template does not parse: {subjectError}"));
         }

@@ -1,13 +1,11 @@
-using Fluid;
-
 namespace Kannon.Templates;
 
 internal static class LiquidSyntax
 {
-    // FluidParser is thread-safe and costly to build: one for the process.
-    private static readonly FluidParser Parser = new();
-
-    /// <summary>The parse error of <paramref name="html"/> as a Liquid template, or null when it parses.</summary>
+    /// <summary>
+    /// The parse error of <paramref name="html"/> as a template, or null when it parses. The renderer's own
+    /// check, so the original's <c>{{ key }}</c> placeholders that plain Liquid refuses (<c>{{ a@b }}</c>) pass.
+    /// </summary>
     public static string? Problem(string html) =>
-        Parser.TryParse(html, out _, out var error) ? null : error;
+        TemplateRenderer.TryParse(html, out var error) ? null : error;
 }
