@@ -34,7 +34,7 @@ internal sealed class SendPathHarness : IAsyncDisposable
 
     public MailerClient Mailer { get; private set; } = null!;
 
-    public static async Task<SendPathHarness> StartAsync(PostgresFixture postgres, IDictionary<string, string?>? overrides = null, bool receiverUp = true)
+    public static async Task<SendPathHarness> StartAsync(PostgresFixture postgres, IDictionary<string, string?>? overrides = null, bool receiverUp = true, Roles? roles = null)
     {
         // Its own nats-server: two harnesses sharing streams would deliver each other's Envelopes.
         var nats = new NatsFixture();
@@ -61,7 +61,7 @@ internal sealed class SendPathHarness : IAsyncDisposable
         }
 
         harness._settings = settings;
-        harness.Host = await KannonTestHost.StartAsync(new Roles(Api: true, Validator: true, Dispatcher: true, Sender: true, Stats: true), settings);
+        harness.Host = await KannonTestHost.StartAsync(roles ?? new Roles(Api: true, Validator: true, Dispatcher: true, Sender: true, Stats: true), settings);
         harness.Domain = AdminClients.NewDomainName("e2e");
         var admin = harness.Host.Admin();
         var domain = await admin.CreateDomainAsync(new CreateDomainRequest { Domain = harness.Domain });
@@ -81,6 +81,20 @@ internal sealed class SendPathHarness : IAsyncDisposable
     {
         var settings = new Dictionary<string, string?>(_settings);
         _extraHosts.Add(await KannonTestHost.StartAsync(roles, settings));
+    }
+
+    /// <summary>The same settings as environment variables, for a role run as its own <c>kannon</c> process.</summary>
+    public Dictionary<string, string> EnvironmentFor(params (string Key, string Value)[] overrides)
+    {
+        var env = _settings.Where(s => s.Value is not null)
+            .ToDictionary(s => "KANNON_" + s.Key.Replace(":", "__", StringComparison.Ordinal).ToUpperInvariant(), s => s.Value!);
+        env["KANNON_HTTP__PORT"] = Kannon.Hosting.Embedded.FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var (key, value) in overrides)
+        {
+            env[key] = value;
+        }
+
+        return env;
     }
 
     public Kannon.Protos.Mailer.Types.Sender Sender(string alias = "News") => new() { Email = $"news@{Domain}", Alias = alias };

@@ -83,25 +83,42 @@ internal sealed partial class SenderWorker(
                 var consumer = await jetStream.GetConsumerAsync(Topology.SendingStream, Topology.SenderConsumer, stoppingToken).ConfigureAwait(false);
                 // Short pulls: after a NATS restart the server has forgotten our pull request, and the client
                 // only notices through missed idle heartbeats (half the expiry).
-                var consume = new NatsJSConsumeOpts { MaxMsgs = _options.MaxJobs, Expires = TimeSpan.FromSeconds(10) };
                 _consuming = true;
-                await foreach (var msg in consumer.ConsumeAsync(ProtobufSerializer<EmailToSend>.Default, consume, stoppingToken).ConfigureAwait(false))
+                while (!stoppingToken.IsCancellationRequested)
                 {
-                    var flight = Track(msg);
-                    try
+                    // Pull only as many messages as there are free transaction slots: nothing waits in a client
+                    // buffer, so a stopping Sender leaves no message behind to sit out the ack wait.
+                    await jobs.WaitAsync(stoppingToken).ConfigureAwait(false);
+                    var slots = 1;
+                    while (slots < _options.MaxJobs && jobs.Wait(0))
                     {
-                        await jobs.WaitAsync(stoppingToken).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        await HandBackAsync(msg).ConfigureAwait(false);
-                        Untrack(flight);
-                        throw;
+                        slots++;
                     }
 
-                    _ = RunAsync(flight, jobs, abort);
-                    backoff = TimeSpan.FromMilliseconds(250);
+                    var received = 0;
+                    try
+                    {
+                        // Not cancelled by the stop signal: a pull ends by itself within its expiry, and what it
+                        // brought is sent rather than dropped. Short pulls also notice a NATS restart quickly.
+                        var pull = new NatsJSFetchOpts { MaxMsgs = slots, Expires = TimeSpan.FromSeconds(2) };
+                        await foreach (var msg in consumer.FetchAsync(pull, ProtobufSerializer<EmailToSend>.Default, CancellationToken.None).ConfigureAwait(false))
+                        {
+                            received++;
+                            _ = RunAsync(Track(msg), jobs, abort);
+                            backoff = TimeSpan.FromMilliseconds(250);
+                        }
+                    }
+                    finally
+                    {
+                        if (slots > received)
+                        {
+                            jobs.Release(slots - received);
+                        }
+                    }
                 }
+
+                _consuming = false;
+                return;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
