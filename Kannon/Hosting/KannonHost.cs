@@ -50,6 +50,7 @@ internal static class KannonHost
         builder.Services.AddValidatedOptions<HttpOptions>(configuration, HttpOptions.Section)
             .PostConfigure(o => HttpOptions.ApplyAliases(o, configuration));
         builder.Services.AddHealthChecks();
+        builder.AddKannonTelemetry(roles);
 
         var kannon = configuration.Get<KannonOptions>() ?? new KannonOptions();
         if (roles.Any && ((roles.NeedsDatabase && kannon.EmbeddedDatabase) || kannon.EmbeddedNats))
@@ -77,6 +78,7 @@ internal static class KannonHost
         var app = builder.Build();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapKannonTelemetry();
         if (roles.Api) app.MapApi();
         if (roles.Tracker) app.MapTracker();
         return app;

@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Kannon.Hosting;
+
+/// <summary>
+/// Metrics of every <c>Kannon.*</c> meter and ASP.NET Core (API request rate, errors, latency) on
+/// <c>/metrics</c> in Prometheus format; traces of every <c>Kannon.*</c> source, exported over OTLP when
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; logs carry the trace and span ids.
+/// </summary>
+internal static class TelemetryModule
+{
+    public const string MetricsPath = "/metrics";
+
+    public static IHostApplicationBuilder AddKannonTelemetry(this IHostApplicationBuilder builder, Roles roles)
+    {
+        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+        var otlp = !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("kannon", serviceInstanceId: $"{Environment.MachineName}:{Environment.ProcessId}")
+                .AddAttributes([new("kannon.roles", roles.ToString())]))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter("Kannon.*").AddAspNetCoreInstrumentation().AddPrometheusExporter();
+                if (otlp)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource("Kannon.*").AddAspNetCoreInstrumentation(o => o.Filter = context =>
+                    !context.Request.Path.StartsWithSegments(MetricsPath) && !context.Request.Path.StartsWithSegments("/healthz") && !context.Request.Path.StartsWithSegments("/readyz"));
+                if (otlp)
+                {
+                    tracing.AddOtlpExporter();
+                }
+            });
+        return builder;
+    }
+
+    public static WebApplication MapKannonTelemetry(this WebApplication app)
+    {
+        app.MapPrometheusScrapingEndpoint(MetricsPath);
+        return app;
+    }
+}
