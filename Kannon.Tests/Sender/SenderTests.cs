@@ -35,6 +35,25 @@ public sealed class SenderTests(NatsFixture nats) : IClassFixture<NatsFixture>
     }
 
     [Fact]
+    public async Task Sender_sends_the_exact_signed_bytes_with_bdat_when_the_mx_offers_chunking()
+    {
+        await using var sink = new SmtpSink { KeepMessages = true };
+        await using var harness = await SenderHarness.StartAsync(nats, new Dictionary<string, string?> { ["sender:port"] = Port(sink) });
+        var signed = harness.Envelope("olga@example.net");
+        var unterminated = harness.Envelope("pete@example.net", "From: <news@sender.example>\r\nTo: <pete@example.net>\r\nSubject: x\r\n\r\nno final line end"u8.ToArray());
+
+        await harness.PublishAsync(signed);
+        await harness.PublishAsync(unterminated);
+
+        (await harness.OutcomesAsync(2)).Should().OnlyContain(o => o.Type == StatTypes.Delivered);
+        sink.Kept.Should().HaveCount(2).And.OnlyContain(m => m.Command == "BDAT");
+        var kept = sink.Kept.Select(m => Convert.ToHexString(m.Raw)).ToList();
+        kept.Should().Contain(Convert.ToHexString(signed.Body.Span), "the DKIM signature covers these bytes");
+        kept.Should().Contain(Convert.ToHexString([.. unterminated.Body.ToByteArray(), .. "\r\n"u8.ToArray()]),
+            "SMTP needs the last line ended; BDAT announced exactly the bytes that followed");
+    }
+
+    [Fact]
     public async Task Sender_reports_a_permanent_bounce_when_the_mx_answers_550()
     {
         await using var harness = await SenderHarness.StartAsync(nats);
@@ -290,6 +309,8 @@ public sealed class SenderTests(NatsFixture nats) : IClassFixture<NatsFixture>
         harness.Receiver.Connections.Should().Be(0);
         harness.Dns.Queries.Should().Be(0);
     }
+
+    private static string Port(SmtpSink sink) => sink.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static X509Certificate2 SelfSigned(string host)
     {

@@ -99,7 +99,7 @@ internal sealed partial class SendGuard(INatsJSContext jetStream, ILogger<SendGu
         }
     }
 
-    /// <summary>Stores the outcome, so a redelivery republishes it. False (logged) when the bucket did not take it.</summary>
+    /// <summary>Stores the outcome, so a redelivery republishes it. Best effort: false (logged) when the bucket did not take it in time.</summary>
     public async Task<bool> RecordAsync(string key, StatsEvent outcome, CancellationToken cancellationToken)
     {
         var store = _store ?? throw new InvalidOperationException("EnsureAsync first");
@@ -114,7 +114,7 @@ internal sealed partial class SendGuard(INatsJSContext jetStream, ILogger<SendGu
 
             return put.Success;
         }
-        catch (Exception e) when (e is NatsException or TimeoutException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException)
         {
             LogRecordFailed(logger, key, e.Message);
             return false;

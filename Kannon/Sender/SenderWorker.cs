@@ -41,6 +41,9 @@ internal sealed partial class SenderWorker(
     private static readonly TimeSpan AbandonedRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxConsumeBackoff = TimeSpan.FromSeconds(30);
 
+    /// <summary>Recording, publishing and acking an outcome we have: not cut short by shutdown, but bounded.</summary>
+    private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(15);
+
     private readonly SenderOptions _options = options.Value;
     private readonly string _instance = $"{options.Value.Hostname}/{Environment.ProcessId}/{Guid.NewGuid():N}"[..^24];
     private readonly ConcurrentDictionary<long, InFlight> _inFlight = new();
@@ -56,9 +59,10 @@ internal sealed partial class SenderWorker(
         await topology.EnsureAsync(stoppingToken).ConfigureAwait(false);
         await guard.EnsureAsync(stoppingToken).ConfigureAwait(false);
 
-        // In-flight work runs on its own token: stopping the host stops pulling, not sending.
-        using var abort = new CancellationTokenSource();
-        using var jobs = new SemaphoreSlim(_options.MaxJobs, _options.MaxJobs);
+        // In-flight work runs on its own token: stopping the host stops pulling, not sending. Neither is
+        // disposed: a handler abandoned at shutdown may still release its slot after this method returns.
+        var abort = new CancellationTokenSource();
+        var jobs = new SemaphoreSlim(_options.MaxJobs, _options.MaxJobs);
         var keepAlive = KeepAliveAsync(abort.Token);
         LogStarted(logger, _options.MaxJobs, _options.DemoSender ? "demo (no network)" : string.IsNullOrWhiteSpace(_options.Relay.Host) ? "MX" : $"relay {_options.Relay.Host}:{_options.Relay.Port}");
         try
@@ -251,7 +255,6 @@ internal sealed partial class SenderWorker(
             case GuardState.Interrupted:
                 stat = ToStat(new SendOutcome.Retry(0, InterruptedText), batchId, email.To, domain);
                 LogInterrupted(logger, sequence, email.EmailId);
-                await guard.RecordAsync(key, stat, abort).ConfigureAwait(false);
                 break;
             default:
                 var started = time.GetTimestamp();
@@ -261,13 +264,20 @@ internal sealed partial class SenderWorker(
                 stat = ToStat(outcome, batchId, email.To, domain);
                 metrics.Delivery(time.GetElapsedTime(started), Outcomes.TypeOf(stat));
                 LogOutcome(logger, outcome is SendOutcome.Delivered ? LogLevel.Debug : LogLevel.Information, sequence, email.EmailId, outcome);
-                await guard.RecordAsync(key, stat, abort).ConfigureAwait(false);
-                if (hooks.AfterOutcomeRecorded is { } hook)
-                {
-                    await hook(sequence, abort).ConfigureAwait(false);
-                }
-
                 break;
+        }
+
+        // Once an outcome exists, shutdown must not stop us from recording and reporting it: a delivered
+        // message handed back half-settled would come back as "interrupted".
+        using var settle = new CancellationTokenSource(SettleTimeout);
+        if (entry.State != GuardState.Recorded)
+        {
+            await guard.RecordAsync(key, stat, settle.Token).ConfigureAwait(false);
+        }
+
+        if (entry.State == GuardState.Claimed && hooks.AfterOutcomeRecorded is { } hook)
+        {
+            await hook(sequence, abort).ConfigureAwait(false);
         }
 
         var type = Outcomes.TypeOf(stat);
@@ -275,21 +285,21 @@ internal sealed partial class SenderWorker(
         try
         {
             // The same id for every publish of this message's outcome: JetStream stores it once.
-            await publisher.PublishAsync(Subjects.Stats(type), stat, Outcomes.MessageIdOf(stat, $"sending:{sequence}"), abort, DispatchHeaders.CopyFrom(msg.Headers)).ConfigureAwait(false);
+            await publisher.PublishAsync(Subjects.Stats(type), stat, Outcomes.MessageIdOf(stat, $"sending:{sequence}"), settle.Token, DispatchHeaders.CopyFrom(msg.Headers)).ConfigureAwait(false);
         }
-        catch (PublishException e)
+        catch (Exception e) when (e is PublishException || (e is OperationCanceledException && settle.IsCancellationRequested))
         {
             LogPublishFailed(logger, sequence, e.Message);
-            await NakQuietlyAsync(msg, PublishRetryDelay, abort).ConfigureAwait(false);
+            await NakQuietlyAsync(msg, PublishRetryDelay, CancellationToken.None).ConfigureAwait(false);
             return;
         }
 
         metrics.Outcome(type);
         try
         {
-            await msg.AckAsync(cancellationToken: abort).ConfigureAwait(false);
+            await msg.AckAsync(cancellationToken: settle.Token).ConfigureAwait(false);
         }
-        catch (NatsException e)
+        catch (Exception e) when (e is NatsException or OperationCanceledException)
         {
             // Redelivered later, the guard republishes the same outcome under the same id.
             LogAckFailed(logger, sequence, e.Message);

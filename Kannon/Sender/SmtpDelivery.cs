@@ -50,7 +50,15 @@ internal sealed partial class SmtpDelivery(MxResolver resolver, SmtpConnectionPo
         using (message)
         {
             var needsUtf8 = !IsAscii(to.LocalPart) || !IsAscii(from.LocalPart ?? string.Empty);
-            var size = body.Length + (EndsWithNewLine(body.Span) ? 0 : 2);
+            var check = new ExactCopyCheck(body);
+            message.WriteTo(Format, check, cancellationToken);
+            if (!check.Identical)
+            {
+                // Not expected for a message MimeKit built; it still goes out, but a DKIM signature may not verify.
+                LogAltered(logger, to.Address);
+            }
+
+            var size = check.Length;
             return string.IsNullOrWhiteSpace(_options.Relay.Host)
                 ? await ToMxAsync(domain, new Transaction(from, to, message, size, needsUtf8), cancellationToken).ConfigureAwait(false)
                 : await ToRelayAsync(new Transaction(from, to, message, size, needsUtf8), cancellationToken).ConfigureAwait(false);
@@ -205,12 +213,14 @@ internal sealed partial class SmtpDelivery(MxResolver resolver, SmtpConnectionPo
         format.NewLineFormat = NewLineFormat.Dos;
         format.International = false;
         format.HiddenHeaders.Clear();
+        format.EnsureNewLine = true; // as MailKit sets it, so the check writes what MailKit will
         return format;
     }
 
     private static bool IsAscii(string value) => System.Text.Ascii.IsValid(value);
 
-    private static bool EndsWithNewLine(ReadOnlySpan<byte> body) => body.Length >= 2 && body[^2] == '\r' && body[^1] == '\n';
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message to {Recipient} does not survive re-serialization byte for byte; its DKIM signature may fail")]
+    private static partial void LogAltered(ILogger logger, string recipient);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "MX {Host} failed: {Code} {Reason}")]
     private static partial void LogMxFailed(ILogger logger, string host, int code, string reason);
