@@ -30,6 +30,7 @@ internal sealed class BatchMapping : IEntityTypeConfiguration<Batch>
         batch.Property(b => b.Domain).HasColumnName("domain");
         batch.Property(b => b.Headers).HasColumnName("headers").IsRawJsonb();
         batch.Property(b => b.Tracking).HasColumnName("tracking").IsTrackingJsonb();
+        batch.Property(b => b.TraceParent).HasColumnName("trace_parent").HasMaxLength(55);
         batch.Property(b => b.CreatedAt).HasColumnName("created_at").HasDefaultValueSql("now()");
     }
 }

@@ -77,7 +77,7 @@ internal sealed class BatchContentCache(NpgsqlDataSource dataSource, TimeProvide
 
         var result = new Dictionary<string, EnvelopeBatch>();
         await using (var command = dataSource.CreateCommand("""
-            SELECT m.message_id, m.domain, m.subject, m.sender_email, m.sender_alias, m.template_id, t.html, m.headers::text, k.selector, k.private_key
+            SELECT m.message_id, m.domain, m.subject, m.sender_email, m.sender_alias, m.template_id, t.html, m.headers::text, k.selector, k.private_key, m.trace_parent
             FROM messages m
             JOIN templates t ON t.template_id = m.template_id
             JOIN dkim_keys k ON k.domain = m.domain AND k.algorithm = 'rsa-sha256' AND k.retired_at IS NULL
@@ -104,6 +104,7 @@ internal sealed class BatchContentCache(NpgsqlDataSource dataSource, TimeProvide
                     Cc = ReadList(headers.RootElement, "cc"),
                     Attachments = attachments.GetValueOrDefault(id) ?? [],
                     Dkim = new DkimMaterial(domain, reader.GetString(8), reader.GetString(9)),
+                    TraceParent = reader.IsDBNull(10) ? null : reader.GetString(10),
                 };
             }
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Kannon.Data;
 using Kannon.Messaging;
 using Kannon.Pool;
@@ -28,6 +29,8 @@ internal sealed partial class DispatcherWorker(
     TimeProvider time,
     ILogger<DispatcherWorker> logger) : BackgroundService
 {
+    public static readonly ActivitySource Tracing = new("Kannon.Dispatcher");
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await topology.EnsureAsync(stoppingToken).ConfigureAwait(false);
@@ -81,6 +84,7 @@ internal sealed partial class DispatcherWorker(
         var contents = await batches.GetAsync(claimed.Select(c => c.BatchId), cancellationToken).ConfigureAwait(false);
         var envelopes = new EmailToSend?[claimed.Count];
         var buildErrors = new string?[claimed.Count];
+        var traceParents = new string?[claimed.Count];
         Parallel.For(0, claimed.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
         {
             var delivery = claimed[i];
@@ -90,6 +94,11 @@ internal sealed partial class DispatcherWorker(
                 return;
             }
 
+            var parent = content.TraceParent is { } traceParent && ActivityContext.TryParse(traceParent, null, out var context) ? context : default;
+            using var activity = Tracing.StartActivity("kannon.dispatcher.envelope", ActivityKind.Producer, parent);
+            activity?.SetTag("kannon.delivery.id", delivery.Id);
+            activity?.SetTag("kannon.batch.id", delivery.BatchId);
+            traceParents[i] = activity?.Id ?? content.TraceParent;
             try
             {
                 var envelope = assembler.Build(delivery, content);
@@ -108,7 +117,7 @@ internal sealed partial class DispatcherWorker(
             if (envelopes[i] is { } envelope)
             {
                 publishes[i] = publisher.PublishAsync(Subjects.Sending, envelope, $"env:{claimed[i].Id}:{claimed[i].Attempts}", cancellationToken,
-                    DispatchHeaders.Create(claimed[i].Id, claimed[i].Attempts));
+                    DispatchHeaders.Create(claimed[i].Id, claimed[i].Attempts, traceParents[i]));
             }
         }
 

@@ -34,4 +34,7 @@ internal sealed record EnvelopeBatch
 
     /// <summary>Null: the message goes out unsigned.</summary>
     public DkimMaterial? Dkim { get; init; }
+
+    /// <summary>W3C traceparent of the call that created the Batch, if it was traced.</summary>
+    public string? TraceParent { get; init; }
 }

@@ -103,8 +103,8 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
             ["cc"] = command.HeaderCc.Count > 0 ? [.. command.HeaderCc] : null,
         };
         await using var insert = new NpgsqlCommand(
-            "INSERT INTO messages (message_id, subject, sender_email, sender_alias, template_id, domain, headers, tracking, created_at) " +
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", connection);
+            "INSERT INTO messages (message_id, subject, sender_email, sender_alias, template_id, domain, headers, tracking, created_at, trace_parent) " +
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", connection);
         insert.Parameters.Add(new NpgsqlParameter { Value = batchId });
         insert.Parameters.Add(new NpgsqlParameter { Value = command.Subject });
         insert.Parameters.Add(new NpgsqlParameter { Value = command.SenderEmail });
@@ -114,6 +114,7 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         insert.Parameters.Add(new NpgsqlParameter { Value = JsonSerializer.Serialize(headers), NpgsqlDbType = NpgsqlDbType.Jsonb });
         insert.Parameters.Add(new NpgsqlParameter { Value = JsonSerializer.Serialize(command.Tracking, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
         insert.Parameters.Add(new NpgsqlParameter { Value = time.GetUtcNow() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = (object?)System.Diagnostics.Activity.Current?.Id ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Varchar });
         await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
 
         foreach (var (filename, content) in command.Attachments.GroupBy(a => a.Filename).Select(g => g.Last()))

@@ -13,15 +13,36 @@ internal static class DispatchHeaders
     public const string Delivery = "Kannon-Delivery";
     public const string Attempt = "Kannon-Attempt";
 
-    public static NatsHeaders Create(long deliveryId, int attempt) => new()
+    /// <summary>W3C trace context, so the Sender's span joins the trace of the call that created the Batch.</summary>
+    public const string TraceParent = "traceparent";
+
+    public static NatsHeaders Create(long deliveryId, int attempt, string? traceParent = null)
     {
-        [Delivery] = deliveryId.ToString(CultureInfo.InvariantCulture),
-        [Attempt] = attempt.ToString(CultureInfo.InvariantCulture),
-    };
+        var headers = new NatsHeaders
+        {
+            [Delivery] = deliveryId.ToString(CultureInfo.InvariantCulture),
+            [Attempt] = attempt.ToString(CultureInfo.InvariantCulture),
+        };
+        if (traceParent is not null)
+        {
+            headers[TraceParent] = traceParent;
+        }
+
+        return headers;
+    }
+
+    /// <summary>The trace context a message carries, or default when it has none (a new trace starts).</summary>
+    public static System.Diagnostics.ActivityContext TraceContextOf(NatsHeaders? headers) =>
+        headers is not null && headers.TryGetValue(TraceParent, out var value)
+            && System.Diagnostics.ActivityContext.TryParse(value.ToString(), null, out var context)
+            ? context
+            : default;
 
     /// <summary>The dispatch headers of an incoming message, for the message published about it; null when it has none.</summary>
     public static NatsHeaders? CopyFrom(NatsHeaders? headers) =>
-        TryRead(headers, out var id, out var attempt) ? Create(id, attempt) : null;
+        TryRead(headers, out var id, out var attempt)
+            ? Create(id, attempt, System.Diagnostics.Activity.Current?.Id)
+            : null;
 
     public static bool TryRead(NatsHeaders? headers, out long deliveryId, out int attempt)
     {

@@ -25,4 +25,7 @@ internal sealed class Batch
     public DateTimeOffset CreatedAt { get; set; }
 
     public List<BatchAttachment> Attachments { get; init; } = [];
+
+    /// <summary>W3C traceparent of the API call that created the Batch.</summary>
+    public string? TraceParent { get; set; }
 }

@@ -178,7 +178,7 @@ internal sealed partial class SenderWorker(
     private async Task HandleAsync(INatsJSMsg<EmailToSend> msg, CancellationToken abort)
     {
         var sequence = msg.Metadata?.Sequence.Stream ?? 0;
-        using var activity = SenderMetrics.Tracing.StartActivity("kannon.sender.envelope", ActivityKind.Consumer);
+        using var activity = SenderMetrics.Tracing.StartActivity("kannon.sender.envelope", ActivityKind.Consumer, DispatchHeaders.TraceContextOf(msg.Headers));
         activity?.SetTag("messaging.message.id", sequence);
         try
         {
