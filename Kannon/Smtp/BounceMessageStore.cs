@@ -21,6 +21,9 @@ namespace Kannon.Smtp;
 internal sealed partial class BounceMessageStore(EventPublisher publisher, TimeProvider time, ILogger<BounceMessageStore> logger)
     : MessageStore
 {
+    // NATS.Net holds a publish while it reconnects; the remote server should hear 451 well before its own timeout.
+    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(10);
+
     public override async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer,
         CancellationToken cancellationToken)
     {
@@ -36,6 +39,8 @@ internal sealed partial class BounceMessageStore(EventPublisher publisher, TimeP
             return SmtpReplies.Unreadable;
         }
 
+        using var publishTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        publishTimeout.CancelAfter(PublishTimeout);
         try
         {
             foreach (var to in transaction.To)
@@ -53,7 +58,7 @@ internal sealed partial class BounceMessageStore(EventPublisher publisher, TimeP
                 }
 
                 var stat = Outcomes.Bounced(batchId, recipient, domain, time.GetUtcNow(), verdict.Permanent, verdict.Code, verdict.Message);
-                await publisher.PublishAsync(Subjects.Stats(StatTypes.Bounced), stat, MessageId(raw, to.User + "@" + to.Host), cancellationToken)
+                await publisher.PublishAsync(Subjects.Stats(StatTypes.Bounced), stat, MessageId(raw, to.User + "@" + to.Host), publishTimeout.Token)
                     .ConfigureAwait(false);
                 LogBounce(logger, batchId, verdict.Permanent, verdict.Code);
             }
@@ -61,6 +66,11 @@ internal sealed partial class BounceMessageStore(EventPublisher publisher, TimeP
         catch (PublishException e)
         {
             LogPublishFailed(logger, e.Message);
+            return SmtpReplies.TryAgainLater;
+        }
+        catch (OperationCanceledException) when (publishTimeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            LogPublishFailed(logger, $"no answer from NATS within {PublishTimeout.TotalSeconds:0} s");
             return SmtpReplies.TryAgainLater;
         }
         catch (Exception e) when (e is not OperationCanceledException)
