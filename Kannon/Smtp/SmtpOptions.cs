@@ -1,5 +1,7 @@
+using System.Net;
 using Kannon.Hosting.Configuration;
 using Microsoft.Extensions.Configuration;
+using SmtpServer;
 
 namespace Kannon.Smtp;
 
@@ -58,6 +60,28 @@ internal sealed class SmtpOptions : IValidatedOptions
             yield return $"smtp.max_recipients: {MaxRecipients} must be at least 1";
         }
     }
+
+    /// <summary>
+    /// SmtpServer's options: SIZE advertised and enforced (552, then the session ends) at <see cref="MaxPayload"/>
+    /// (the limit also bounds a command line); <see cref="ReadTimeout"/> waiting for each command. SmtpServer
+    /// has no per-write timeout: <see cref="WriteTimeout"/> bounds the whole session together with
+    /// the read timeout (<see cref="SessionTimeout"/>).
+    /// </summary>
+    internal ISmtpServerOptions ServerOptions()
+    {
+        TryParseAddress(Address, out var host, out var port);
+        var address = IPAddress.TryParse(host, out var ip) ? ip : Dns.GetHostAddresses(host)[0];
+        return new SmtpServerOptionsBuilder()
+            .ServerName(Domain)
+            .MaxMessageSize(MaxPayload, MaxMessageSizeHandling.Strict)
+            .MaxRetryCount(5)
+            .CommandWaitTimeout(ReadTimeout)
+            .Endpoint(e => e.Endpoint(new IPEndPoint(address, port)).SessionTimeout(SessionTimeout))
+            .Build();
+    }
+
+    /// <summary>The longest a session may last: enough for a slow peer to send a full-size report.</summary>
+    internal TimeSpan SessionTimeout => TimeSpan.FromTicks(Math.Max(TimeSpan.FromMinutes(5).Ticks, 10 * (ReadTimeout + WriteTimeout).Ticks));
 
     internal static bool TryParseAddress(string address, out string host, out int port)
     {

@@ -3,7 +3,9 @@ using Microsoft.Extensions.Hosting;
 
 namespace Kannon.Smtp;
 
-internal sealed class SmtpWorker(TopologyProvisioner topology) : BackgroundService
+/// <summary>SmtpServer's hosted-service adapter; the streams are made beside it (until they exist a publish fails and the DATA answer is 451).</summary>
+internal sealed class SmtpWorker(SmtpServer.SmtpServer server, TopologyProvisioner topology) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => topology.EnsureAsync(stoppingToken);
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(server.StartAsync(stoppingToken), topology.EnsureAsync(stoppingToken));
 }
