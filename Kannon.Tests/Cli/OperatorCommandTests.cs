@@ -153,6 +153,15 @@ public sealed partial class OperatorCommandTests(PostgresFixture postgres, NatsF
     }
 
     [Fact]
+    public async Task The_http_port_instead_of_the_api_port_is_one_line()
+    {
+        var result = await KannonCli.RunAsync("domain", "list", "--api", _host.HttpAddress.ToString(), "--token", KannonTestHost.AdminToken);
+
+        result.Code.Should().NotBe(0);
+        result.ErrorLines.Should().ContainSingle().Which.Should().StartWith($"kannon: cannot reach the Kannon API at http://{_host.HttpAddress.Authority}").And.Contain("api.port");
+    }
+
+    [Fact]
     public async Task An_unknown_domain_is_the_servers_not_found_message()
     {
         var name = AdminClients.NewDomainName("missing");
