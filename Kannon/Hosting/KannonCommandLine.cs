@@ -33,6 +33,11 @@ internal static class KannonCommandLine
             roles.Read(parse), parse.GetValue(config), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken));
 
         root.Subcommands.Add(MigrateCommand.Build(ConfigOption()));
+        root.Subcommands.Add(Cli.DomainCommands.Build());
+        root.Subcommands.Add(Cli.ApiKeyCommands.Build());
+        root.Subcommands.Add(Cli.TemplateCommands.Build());
+        root.Subcommands.Add(Cli.SendCommand.Build());
+        root.Subcommands.Add(Cli.StatsCommand.Build());
         return root;
     }
 
