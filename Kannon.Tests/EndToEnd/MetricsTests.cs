@@ -22,10 +22,10 @@ public sealed class MetricsTests(PostgresFixture postgres) : IClassFixture<Postg
             Recipients = { new Recipient { Email = $"m1@{SendPathHarness.RecipientDomain}" }, new Recipient { Email = $"m2@{SendPathHarness.RecipientDomain}" } },
         });
 
+        var deliveredTwice = new System.Text.RegularExpressions.Regex(@"kannon_sender_outcomes[^\n]*delivered[^\n]*\} 2(\.0)?\b");
         var after = await Eventually.ReturnsAsync(() => http.GetStringAsync("/metrics"),
-            text => text.Contains("kannon_sender_outcomes", StringComparison.Ordinal) && text.Contains("kannon_stats_recorded", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(60), "the Sender's and the Stats worker's counters appear once mail went out");
-        after.Should().MatchRegex(@"kannon_sender_outcomes[^\n]*delivered[^\n]*\} 2(\.0)?\b", "both deliveries are counted by outcome");
+            text => deliveredTwice.IsMatch(text) && text.Contains("kannon_stats_recorded", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), "both deliveries are counted by outcome, and the Stats worker's rows too");
         after.Should().Contain("http_server_request_duration", "API requests are measured");
     }
 }
