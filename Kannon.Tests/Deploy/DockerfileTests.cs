@@ -75,6 +75,6 @@ public sealed class DockerfileTests
     {
         var healthcheck = _dockerfile.In(_dockerfile.LastStage, "HEALTHCHECK").Should().ContainSingle().Subject.Arguments;
 
-        healthcheck.Should().Contain(" CMD ").And.Contain("/healthz").And.Contain("127.0.0.1");
+        healthcheck.Should().Contain(" CMD ").And.MatchRegex(@"GET /healthz\b").And.Contain("127.0.0.1");
     }
 }
