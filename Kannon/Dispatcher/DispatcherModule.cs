@@ -29,6 +29,7 @@ internal static class DispatcherModule
         builder.Services.AddSingleton<OutcomeWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutcomeWorker>());
         builder.Services.AddHostedService<DispatcherWorker>();
+        builder.Services.AddHostedService<QueueGauges>();
         return builder;
     }
 }

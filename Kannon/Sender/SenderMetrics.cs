@@ -28,8 +28,12 @@ internal sealed class SenderMetrics : IDisposable
     public void ConnectionOpened(string host, bool secure) =>
         _connections.Add(1, new KeyValuePair<string, object?>("tls", secure));
 
-    public void Delivery(TimeSpan elapsed, string type) =>
-        _duration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("type", type));
+    /// <summary>One SMTP transaction's time and result, by destination domain and reply class (2xx, 4xx, 5xx, or none when no server answered).</summary>
+    public void Delivery(TimeSpan elapsed, string type, string destinationDomain, uint code) =>
+        _duration.Record(elapsed.TotalSeconds,
+            new KeyValuePair<string, object?>("type", type),
+            new KeyValuePair<string, object?>("destination", destinationDomain),
+            new KeyValuePair<string, object?>("reply_class", code is >= 200 and < 600 ? $"{code / 100}xx" : "none"));
 
     public void Dispose() => _meter.Dispose();
 }

@@ -262,7 +262,14 @@ internal sealed partial class SenderWorker(
                     ? DemoSender.Send(email.To)
                     : await delivery.SendAsync(email.ReturnPath, email.To, email.Body.Memory, abort).ConfigureAwait(false);
                 stat = ToStat(outcome, batchId, email.To, domain);
-                metrics.Delivery(time.GetElapsedTime(started), Outcomes.TypeOf(stat));
+                metrics.Delivery(time.GetElapsedTime(started), Outcomes.TypeOf(stat), email.To[(email.To.LastIndexOf('@') + 1)..].ToLowerInvariant(),
+                    stat.Data.DataCase switch
+                    {
+                        Kannon.Protos.Stats.Types.StatsData.DataOneofCase.Delivered => 250u,
+                        Kannon.Protos.Stats.Types.StatsData.DataOneofCase.Bounced => stat.Data.Bounced.Code,
+                        Kannon.Protos.Stats.Types.StatsData.DataOneofCase.Error => stat.Data.Error.Code,
+                        _ => 0u,
+                    });
                 LogOutcome(logger, outcome is SendOutcome.Delivered ? LogLevel.Debug : LogLevel.Information, sequence, email.EmailId, outcome);
                 break;
         }
