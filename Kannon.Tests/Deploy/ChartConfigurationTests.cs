@@ -15,8 +15,8 @@ public sealed class ChartConfigurationTests
     /// <summary>Only the embedded default reads it, and a cluster has none.</summary>
     private static readonly string[] LeftOut = ["data_dir"];
 
-    /// <summary>Where the chart differs on purpose: a non-root pod cannot listen on port 25.</summary>
-    private static readonly Dictionary<string, string> ChartDefaults = new(StringComparer.OrdinalIgnoreCase) { ["smtp:address"] = ":2525" };
+    /// <summary>Where the chart differs on purpose: a non-root pod cannot listen on port 25; a cluster ships JSON logs.</summary>
+    private static readonly Dictionary<string, string> ChartDefaults = new(StringComparer.OrdinalIgnoreCase) { ["smtp:address"] = ":2525", ["log_format"] = "json" };
 
     private readonly HelmChart _chart = HelmChart.Load();
 

@@ -44,6 +44,15 @@ internal static class KannonHost
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
         builder.Logging.AddFilter("NATS", LogLevel.Warning);
         builder.Logging.AddFilter("Npgsql", LogLevel.Warning);
+        // log_format: json for log shippers (one JSON object per line, trace ids included), else readable text with scopes.
+        if (string.Equals(configuration["log_format"], "json", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Logging.ClearProviders().AddJsonConsole(o => o.IncludeScopes = true);
+        }
+        else
+        {
+            builder.Logging.ClearProviders().AddSimpleConsole(o => o.IncludeScopes = true);
+        }
 
         builder.Services.AddSingleton(roles);
         builder.Services.AddValidatedOptions<KannonOptions>(configuration, KannonOptions.Section);
