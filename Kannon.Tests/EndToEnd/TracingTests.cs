@@ -13,7 +13,7 @@ public sealed class TracingTests(PostgresFixture postgres) : IClassFixture<Postg
     {
         var spans = new List<Activity>();
         await using var harness = await SendPathHarness.StartAsync(postgres, configureServices: services =>
-            services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans)));
+            services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.SetSampler(new AlwaysOnSampler()).AddInMemoryExporter(spans)));
 
         await harness.Mailer.SendHTMLAsync(new SendHTMLReq
         {

@@ -34,6 +34,12 @@ internal static class TelemetryModule
             })
             .WithTracing(tracing =>
             {
+                // No exporter, no spans: with sampling off, StartActivity returns null and costs nothing per message.
+                if (!otlp)
+                {
+                    tracing.SetSampler(new AlwaysOffSampler());
+                }
+
                 tracing.AddSource("Kannon.*").AddAspNetCoreInstrumentation(o => o.Filter = context =>
                     !context.Request.Path.StartsWithSegments(MetricsPath) && !context.Request.Path.StartsWithSegments("/healthz") && !context.Request.Path.StartsWithSegments("/readyz"));
                 if (otlp)
