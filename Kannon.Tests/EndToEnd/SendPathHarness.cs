@@ -98,6 +98,15 @@ internal sealed class SendPathHarness : IAsyncDisposable
         return env;
     }
 
+    /// <summary>How many Deliveries of a Batch are still in the Pool.</summary>
+    public async Task<long> PoolCountAsync(string batchId)
+    {
+        var dataSource = (Npgsql.NpgsqlDataSource)Host.Services.GetService(typeof(Npgsql.NpgsqlDataSource))!;
+        await using var command = dataSource.CreateCommand("SELECT count(*) FROM sending_pool_emails WHERE message_id = $1");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = batchId });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     public Kannon.Protos.Mailer.Types.Sender Sender(string alias = "News") => new() { Email = $"news@{Domain}", Alias = alias };
 
     /// <summary>Every stat recorded for a Batch, through the Stats API.</summary>

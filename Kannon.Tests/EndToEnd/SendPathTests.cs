@@ -70,7 +70,7 @@ public sealed class SendPathTests(PostgresFixture postgres) : IClassFixture<Post
             verifier.Verify(message, message.Headers[signature]).Should().BeTrue($"the DKIM signature of {recipient} verifies against the domain's published key");
         }
 
-        await Eventually.HoldsAsync(async () => await PoolCountAsync(harness, response.MessageId) == 0, Patience, "delivered Deliveries leave the Pool");
+        await Eventually.HoldsAsync(async () => await harness.PoolCountAsync(response.MessageId) == 0, Patience, "delivered Deliveries leave the Pool");
         var stats = await Eventually.ReturnsAsync(() => harness.StatsOfAsync(response.MessageId), s => s.Count(x => x.Type == "delivered") == 50, Patience);
         stats.Count(s => s.Type == "accepted").Should().Be(50);
     }
@@ -88,7 +88,7 @@ public sealed class SendPathTests(PostgresFixture postgres) : IClassFixture<Post
         bounce.Permanent.Should().BeTrue();
         bounce.Code.Should().Be(550u);
         bounce.Msg.Should().Contain("5.1.1");
-        await Eventually.HoldsAsync(async () => await PoolCountAsync(harness, response.MessageId) == 0, Patience);
+        await Eventually.HoldsAsync(async () => await harness.PoolCountAsync(response.MessageId) == 0, Patience);
         harness.Receiver.RcptAttempts(address).Should().Be(1);
         stats.Should().NotContain(s => s.Type == "delivered" || s.Type == "error");
     }
@@ -107,7 +107,7 @@ public sealed class SendPathTests(PostgresFixture postgres) : IClassFixture<Post
         stats.Count(s => s.Type == "delivered").Should().Be(1);
         harness.Receiver.RcptAttempts(address).Should().Be(3);
         harness.Receiver.Messages.Count(m => m.To.Contains(address)).Should().Be(1);
-        await Eventually.HoldsAsync(async () => await PoolCountAsync(harness, response.MessageId) == 0, Patience);
+        await Eventually.HoldsAsync(async () => await harness.PoolCountAsync(response.MessageId) == 0, Patience);
     }
 
     [Fact]
@@ -125,13 +125,13 @@ public sealed class SendPathTests(PostgresFixture postgres) : IClassFixture<Post
         catch (TimeoutException)
         {
             var seen = await harness.StatsOfAsync(response.MessageId);
-            throw new TimeoutException($"no failed outcome; stats: {string.Join(", ", seen.Select(x => x.Type + ":" + x.Data))}; pool: {await PoolCountAsync(harness, response.MessageId)}");
+            throw new TimeoutException($"no failed outcome; stats: {string.Join(", ", seen.Select(x => x.Type + ":" + x.Data))}; pool: {await harness.PoolCountAsync(response.MessageId)}");
         }
         stats.Count(s => s.Type == "failed").Should().Be(1);
         stats.Single(s => s.Type == "failed").Data.Failed.Reason.Should().Contain("retry budget").And.NotContain("nobody@");
         stats.Count(s => s.Type == "error").Should().BeGreaterThanOrEqualTo(1);
         stats.Should().NotContain(s => s.Type == "delivered");
-        await Eventually.HoldsAsync(async () => await PoolCountAsync(harness, response.MessageId) == 0, Patience, "a failed Delivery leaves the Pool");
+        await Eventually.HoldsAsync(async () => await harness.PoolCountAsync(response.MessageId) == 0, Patience, "a failed Delivery leaves the Pool");
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public sealed class SendPathTests(PostgresFixture postgres) : IClassFixture<Post
         var response = await harness.Mailer.SendHTMLAsync(request);
 
         response.AcceptedCount.Should().Be(300);
-        await Eventually.HoldsAsync(async () => await PoolCountAsync(harness, response.MessageId) == 0, Patience, "every Delivery ends");
+        await Eventually.HoldsAsync(async () => await harness.PoolCountAsync(response.MessageId) == 0, Patience, "every Delivery ends");
         var received = harness.Receiver.Messages.SelectMany(m => m.To).ToList();
         received.Should().HaveCount(300).And.OnlyHaveUniqueItems();
         var stats = await Eventually.ReturnsAsync(() => harness.StatsOfAsync(response.MessageId), s => s.Count(x => x.Type == "delivered") >= 300, Patience);
@@ -163,11 +163,4 @@ public sealed class SendPathTests(PostgresFixture postgres) : IClassFixture<Post
         Recipients = { new Recipient { Email = recipient } },
     };
 
-    private static async Task<long> PoolCountAsync(SendPathHarness harness, string batchId)
-    {
-        var dataSource = harness.Host.Services.GetService(typeof(NpgsqlDataSource)) as NpgsqlDataSource;
-        await using var command = dataSource!.CreateCommand("SELECT count(*) FROM sending_pool_emails WHERE message_id = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = batchId });
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
 }

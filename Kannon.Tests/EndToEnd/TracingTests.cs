@@ -15,7 +15,7 @@ public sealed class TracingTests(PostgresFixture postgres) : IClassFixture<Postg
         await using var harness = await SendPathHarness.StartAsync(postgres, configureServices: services =>
             services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.SetSampler(new AlwaysOnSampler()).AddInMemoryExporter(spans)));
 
-        await harness.Mailer.SendHTMLAsync(new SendHTMLReq
+        var response = await harness.Mailer.SendHTMLAsync(new SendHTMLReq
         {
             Sender = harness.Sender(),
             Subject = "s",
@@ -23,10 +23,14 @@ public sealed class TracingTests(PostgresFixture postgres) : IClassFixture<Postg
             Recipients = { new Recipient { Email = $"traced@{SendPathHarness.RecipientDomain}" } },
         });
 
-        var sent = await Eventually.ReturnsAsync(
-            () => Task.FromResult(Snapshot(spans).FirstOrDefault(s => s.OperationName == "kannon.sender.envelope")),
-            s => s is not null, TimeSpan.FromSeconds(60), "the Sender's span is exported");
-        var trace = Snapshot(spans).Where(s => s.TraceId == sent!.TraceId).ToList();
+        // Other test classes run hosts in this process too: find this Batch's trace by its dispatch span.
+        var dispatched = await Eventually.ReturnsAsync(
+            () => Task.FromResult(Snapshot(spans).FirstOrDefault(s => s.OperationName == "kannon.dispatcher.envelope"
+                && Equals(s.GetTagItem("kannon.batch.id"), response.MessageId))),
+            s => s is not null, TimeSpan.FromSeconds(60), "the Dispatcher's span for this Batch is exported");
+        var trace = await Eventually.ReturnsAsync(
+            () => Task.FromResult(Snapshot(spans).Where(s => s.TraceId == dispatched!.TraceId).ToList()),
+            t => t.Any(s => s.OperationName == "kannon.sender.envelope"), TimeSpan.FromSeconds(60), "the Sender's span joins the same trace");
         trace.Should().Contain(s => s.DisplayName.Contains("SendHTML", StringComparison.Ordinal), "the API call starts the trace");
         trace.Should().Contain(s => s.OperationName == "kannon.dispatcher.envelope");
         trace.Should().Contain(s => s.OperationName == "kannon.sender.envelope");

@@ -33,17 +33,10 @@ public sealed class GracefulShutdownTests(PostgresFixture postgres, ITestOutputH
         await first.DisposeAsync();
 
         await using var second = KannonProcess.Start(["--run-sender"], senderEnv);
-        await Eventually.HoldsAsync(async () => await PoolCountAsync(harness, response.MessageId) == 0, TimeSpan.FromSeconds(120), "every Delivery ends after the restart");
+        await Eventually.HoldsAsync(async () => await harness.PoolCountAsync(response.MessageId) == 0, TimeSpan.FromSeconds(120), "every Delivery ends after the restart");
 
         var recipients = harness.Receiver.Messages.SelectMany(m => m.To).ToList();
         recipients.Should().HaveCount(500).And.OnlyHaveUniqueItems("nothing is sent twice across a graceful stop");
     }
 
-    private static async Task<long> PoolCountAsync(SendPathHarness harness, string batchId)
-    {
-        var dataSource = (NpgsqlDataSource)harness.Host.Services.GetService(typeof(NpgsqlDataSource))!;
-        await using var command = dataSource.CreateCommand("SELECT count(*) FROM sending_pool_emails WHERE message_id = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = batchId });
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
 }

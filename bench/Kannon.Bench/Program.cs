@@ -30,7 +30,7 @@ var http = FreePort();
 var api = FreePort();
 
 await using var dns = new TestDnsServer().Mx(recipientDomain, 10, "mx.bench.example").A("mx.bench.example", "127.0.0.1");
-await using var sink = SmtpSink.Start(FreePort());
+await using var sink = PostfixSmtpSink.Start(FreePort());
 var environment = new Dictionary<string, string>
 {
     ["KANNON_DATA_DIR"] = workDir,

@@ -4,12 +4,12 @@ using System.Text.RegularExpressions;
 namespace Kannon.Bench;
 
 /// <summary>Postfix's smtp-sink on loopback: accepts and discards mail, counting messages (-c).</summary>
-internal sealed partial class SmtpSink : IAsyncDisposable
+internal sealed partial class PostfixSmtpSink : IAsyncDisposable
 {
     private readonly Process _process;
     private long _count;
 
-    private SmtpSink(Process process, int port)
+    private PostfixSmtpSink(Process process, int port)
     {
         _process = process;
         Port = port;
@@ -19,7 +19,7 @@ internal sealed partial class SmtpSink : IAsyncDisposable
 
     public long Count => Interlocked.Read(ref _count);
 
-    public static SmtpSink Start(int port)
+    public static PostfixSmtpSink Start(int port)
     {
         var path = new[] { "/usr/sbin/smtp-sink", "/usr/lib/postfix/sbin/smtp-sink" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("smtp-sink not found: apt-get install postfix");
@@ -30,7 +30,7 @@ internal sealed partial class SmtpSink : IAsyncDisposable
         }
 
         var process = Process.Start(info)!;
-        var sink = new SmtpSink(process, port);
+        var sink = new PostfixSmtpSink(process, port);
         _ = Task.Run(sink.ReadCounterAsync);
         process.ErrorDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
