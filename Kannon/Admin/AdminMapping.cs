@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using Kannon.ApiKeys;
 using Kannon.Domains;
+using Kannon.Tracking;
 using ProtoApiKey = Kannon.Protos.Admin.ApiV1.APIKey;
 using ProtoDomain = Kannon.Protos.Admin.ApiV1.Domain;
 using ProtoTemplate = Kannon.Protos.Admin.ApiV1.Template;
@@ -13,32 +14,11 @@ namespace Kannon.Admin;
 /// <summary>Domain values to and from the Admin API's wire messages: generated types stop here.</summary>
 internal static class AdminMapping
 {
-    private static readonly Dictionary<ProtoTrackingMode, string> ModeNames = new()
-    {
-        [ProtoTrackingMode.Off] = "off",
-        [ProtoTrackingMode.Anonymous] = "anonymous",
-        [ProtoTrackingMode.Pseudonymous] = "pseudonymous",
-        [ProtoTrackingMode.Identified] = "identified",
-        [ProtoTrackingMode.Full] = "full",
-    };
-
-    private static readonly Dictionary<string, ProtoTrackingMode> ModesByName =
-        ModeNames.ToDictionary(pair => pair.Value, pair => pair.Key, StringComparer.Ordinal);
-
     /// <summary>
     /// The stored name of a wire mode: null for UNSPECIFIED (states nothing); false for a number this
     /// version does not know (a newer client), which must be refused rather than guessed at.
     /// </summary>
-    public static bool TryModeName(ProtoTrackingMode mode, out string? name)
-    {
-        if (mode == ProtoTrackingMode.Unspecified)
-        {
-            name = null;
-            return true;
-        }
-
-        return ModeNames.TryGetValue(mode, out name);
-    }
+    public static bool TryModeName(ProtoTrackingMode mode, out string? name) => TrackingModes.TryFromWire(mode, out name);
 
     public static ProtoDomain ToProto(DomainDetails domain) => new()
     {
@@ -46,8 +26,9 @@ internal static class AdminMapping
         DkimPubKey = domain.DkimPublicKey,
         Tracking = new ProtoTrackingPolicy
         {
-            Opens = ModeOf(domain.Tracking.Opens),
-            Links = ModeOf(domain.Tracking.Links),
+            // A stored name this version does not know (written by a newer one) shows as UNSPECIFIED rather than failing the call.
+            Opens = TrackingModes.ToWire(domain.Tracking.Opens),
+            Links = TrackingModes.ToWire(domain.Tracking.Links),
         },
     };
 
@@ -83,8 +64,4 @@ internal static class AdminMapping
 
         return proto;
     }
-
-    // A stored name this version does not know (written by a newer one) shows as UNSPECIFIED rather than failing the call.
-    private static ProtoTrackingMode ModeOf(string? name) =>
-        name is not null && ModesByName.TryGetValue(name, out var mode) ? mode : ProtoTrackingMode.Unspecified;
 }

@@ -41,7 +41,7 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         var templateId = command.TemplateId;
         if (templateId is null)
         {
-            templateId = $"template_{Data.RandomId.Next()}@{command.Domain}";
+            templateId = TemplateId.New(command.Domain);
             await InsertTransientTemplateAsync(connection, templateId, command, cancellationToken).ConfigureAwait(false);
         }
         else if (!await TemplateExistsAsync(connection, templateId, command.Domain, cancellationToken).ConfigureAwait(false))

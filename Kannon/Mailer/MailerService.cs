@@ -5,7 +5,6 @@ using Kannon.Protos.Mailer.ApiV1;
 using Kannon.Protos.Mailer.Types;
 using Kannon.Tracking;
 using MimeKit;
-using Npgsql;
 using Wire = Kannon.Protos.Mailer.ApiV1;
 
 namespace Kannon.Mailer;
@@ -40,19 +39,8 @@ internal sealed class MailerService(BatchIntake intake, TimeProvider time) : Wir
 
     private async Task<SendRes> SendAsync(SendCommand command, ServerCallContext context)
     {
-        SendResult result;
-        try
-        {
-            result = await intake.AcceptAsync(command, context.CancellationToken).ConfigureAwait(false);
-        }
-        catch (NpgsqlException e) when (e is not PostgresException { SqlState: not ("57P01" or "57P02" or "57P03" or "53300") })
-        {
-            throw new RpcException(new Status(StatusCode.Unavailable, "the database is unavailable; nothing was stored, retry the call"), e.Message);
-        }
-        catch (TimeoutException)
-        {
-            throw new RpcException(new Status(StatusCode.Unavailable, "the database did not answer in time; nothing was stored, retry the call"));
-        }
+        // An unreachable database becomes UNAVAILABLE in DatabaseUnavailableInterceptor; the transaction rolled back, nothing is stored.
+        var result = await intake.AcceptAsync(command, context.CancellationToken).ConfigureAwait(false);
 
         var response = new SendRes
         {
