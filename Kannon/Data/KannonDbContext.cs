@@ -4,6 +4,7 @@ using Kannon.Domains;
 using Kannon.Pool;
 using Kannon.Stats;
 using Kannon.Templates;
+using Kannon.Suppression;
 using Microsoft.EntityFrameworkCore;
 
 namespace Kannon.Data;
@@ -33,6 +34,8 @@ internal sealed class KannonDbContext(DbContextOptions<KannonDbContext> options)
 
     public DbSet<StatsKey> StatsKeys => Set<StatsKey>();
 
+    public DbSet<SuppressedAddress> Suppressions => Set<SuppressedAddress>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.UseSerialColumns();
@@ -47,5 +50,6 @@ internal sealed class KannonDbContext(DbContextOptions<KannonDbContext> options)
         modelBuilder.ApplyConfiguration(new StatEventMapping());
         modelBuilder.ApplyConfiguration(new AggregatedStatMapping());
         modelBuilder.ApplyConfiguration(new StatsKeyMapping());
+        modelBuilder.ApplyConfiguration(new SuppressedAddressMapping());
     }
 }
