@@ -11,7 +11,7 @@ public sealed class MigrationRunnerTests(PostgresFixture postgres) : IClassFixtu
     private static readonly string[] KannonTables =
     [
         "aggregated_stats", "api_keys", "dkim_keys", "domains", "kannon_migrations", "message_attachments",
-        "messages", "sending_pool_emails", "stats", "stats_keys", "templates",
+        "messages", "sending_pool_emails", "stats", "stats_keys", "suppression_removals", "suppressions", "templates",
     ];
 
     private NpgsqlDataSource _dataSource = null!;

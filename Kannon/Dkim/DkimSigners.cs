@@ -7,17 +7,17 @@ internal sealed class DkimSigners
 {
     private const int Capacity = 4096;
 
-    private readonly ConcurrentDictionary<DkimMaterial, RsaDkimSigner> _signers = new();
+    private readonly ConcurrentDictionary<DkimMaterial, DkimMessageSigner> _signers = new();
 
     /// <exception cref="FormatException">the key is not base64 of a PKCS#1 DER RSA private key</exception>
-    public RsaDkimSigner For(DkimMaterial material)
+    public DkimMessageSigner For(DkimMaterial material)
     {
         if (_signers.TryGetValue(material, out var signer))
         {
             return signer;
         }
 
-        signer = RsaDkimSigner.Create(material);
+        signer = DkimMessageSigner.Create(material);
         if (_signers.Count >= Capacity)
         {
             // Only rotated-away keys pile up; the live ones are parsed again on their next message.

@@ -22,11 +22,12 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
     // SMTPUTF8: non-ASCII addresses must be written as UTF-8; only then, so that ASCII mail stays 7-bit.
     private static readonly FormatOptions International = Options(international: true);
 
-    // Every header the message has among those a receiver judges it by; absent ones are not listed.
+    // The headers a receiver judges a message by; the signer lists those the message has. Content-Type is
+    // the body's, written among the message headers.
     private static readonly string[] Signable =
     [
         "From", "Reply-To", "To", "Cc", "Subject", "Date", "Message-ID", "MIME-Version",
-        "List-Unsubscribe", "List-Unsubscribe-Post",
+        "List-Unsubscribe", "List-Unsubscribe-Post", "Content-Type",
     ];
 
     private readonly string? _trackerBase = tracker.Value.BaseUrl?.TrimEnd('/');
@@ -48,21 +49,18 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
             html = Track(batch, recipient, html);
 
             var message = Message(batch, recipient, emailId, OneLine(subject), buildTime, text, html, out var international);
-            var options = international ? International : Ascii;
-            if (batch.Dkim is { } material)
-            {
-                dkim.For(material).Sign(options, message, SignedHeaders(message));
-            }
-
-            var body = new MemoryStream(html.Length + text.Length + 2048);
-            message.WriteTo(options, body);
+            var body = new MemoryStream((html.Length * 11 / 10) + text.Length + 2048);
+            message.WriteTo(international ? International : Ascii, body);
+            var written = body.GetBuffer().AsMemory(0, (int)body.Length);
             return new EmailToSend
             {
                 EmailId = emailId,
                 From = batch.SenderEmail,
                 To = email,
                 ReturnPath = EnvelopeIds.ReturnPath(email, batch.BatchId),
-                Body = UnsafeByteOperations.UnsafeWrap(body.GetBuffer().AsMemory(0, (int)body.Length)),
+                Body = UnsafeByteOperations.UnsafeWrap(batch.Dkim is { } material
+                    ? dkim.For(material).Sign(written.Span, Signable, buildTime)
+                    : written),
             };
         }
         catch (Exception e) when (e is TemplateException or ParseException or FormatException or ArgumentException)
@@ -170,22 +168,6 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
         }
 
         return mixed;
-    }
-
-    private static List<string> SignedHeaders(MimeMessage message)
-    {
-        var present = new List<string>(Signable.Length + 1);
-        foreach (var name in Signable)
-        {
-            if (message.Headers.Contains(name))
-            {
-                present.Add(name);
-            }
-        }
-
-        // The body's Content-Type joins the message headers only when written, but it is always there.
-        present.Add("Content-Type");
-        return present;
     }
 
     // A field value rendered into a header must not start a new header line.

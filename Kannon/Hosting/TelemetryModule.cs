@@ -26,7 +26,8 @@ internal static class TelemetryModule
                 .AddAttributes([new("kannon.roles", roles.ToString())]))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter("Kannon.*").AddAspNetCoreInstrumentation().AddPrometheusExporter();
+                // System.Runtime: GC, thread pool and CPU figures of the process (built into .NET 9+).
+                metrics.AddMeter("Kannon.*", "System.Runtime").AddAspNetCoreInstrumentation().AddPrometheusExporter();
                 if (otlp)
                 {
                     metrics.AddOtlpExporter();
