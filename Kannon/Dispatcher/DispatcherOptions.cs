@@ -22,6 +22,10 @@ internal sealed class DispatcherOptions : IValidatedOptions
     [ConfigurationKeyName("batch_size")]
     public int BatchSize { get; set; } = 500;
 
+    /// <summary>Dispatch loops per process: one builds Envelopes while another waits on the database or JetStream.</summary>
+    [ConfigurationKeyName("concurrency")]
+    public int Concurrency { get; set; } = 2;
+
     /// <summary>The longest the Dispatcher sleeps when idle; new work wakes it at once.</summary>
     [ConfigurationKeyName("poll_interval")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
@@ -54,6 +58,11 @@ internal sealed class DispatcherOptions : IValidatedOptions
         if (BatchSize is < 1 or > 10_000)
         {
             yield return $"dispatcher.batch_size: {BatchSize} is out of range (1-10000)";
+        }
+
+        if (Concurrency is < 1 or > 64)
+        {
+            yield return $"dispatcher.concurrency: {Concurrency} is out of range (1-64)";
         }
 
         if (PollInterval <= TimeSpan.Zero)

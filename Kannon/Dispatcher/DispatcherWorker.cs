@@ -36,7 +36,17 @@ internal sealed partial class DispatcherWorker(
         await topology.EnsureAsync(stoppingToken).ConfigureAwait(false);
         var settings = options.Value;
         var schedule = RetrySchedule.From(settings);
-        var nextReclaim = DateTime.MinValue;
+
+        // Several loops, so one builds Envelopes while another waits on PostgreSQL or JetStream; SKIP LOCKED keeps
+        // their claims apart. Only the first reclaims.
+        await Task.WhenAll(Enumerable.Range(0, settings.Concurrency)
+            .Select(loop => Task.Run(() => DispatchLoopAsync(settings, schedule, reclaims: loop == 0, stoppingToken), CancellationToken.None)))
+            .ConfigureAwait(false);
+    }
+
+    private async Task DispatchLoopAsync(DispatcherOptions settings, RetrySchedule schedule, bool reclaims, CancellationToken stoppingToken)
+    {
+        var nextReclaim = reclaims ? DateTime.MinValue : DateTime.MaxValue;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -47,10 +57,11 @@ internal sealed partial class DispatcherWorker(
                     nextReclaim = DateTime.UtcNow + TimeSpan.FromTicks(Math.Max(settings.DispatchingTimeout.Ticks / 4, TimeSpan.FromSeconds(1).Ticks));
                 }
 
+                var ticket = signal.Ticket();
                 var claimed = await pool.ClaimDueAsync(settings.BatchSize, stoppingToken).ConfigureAwait(false);
                 if (claimed.Count == 0)
                 {
-                    await signal.WaitAsync(settings.PollInterval, stoppingToken).ConfigureAwait(false);
+                    await signal.WaitAsync(ticket, settings.PollInterval, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
 

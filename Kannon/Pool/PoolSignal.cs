@@ -21,12 +21,20 @@ internal sealed partial class PoolSignal(NpgsqlDataSource dataSource, ILogger<Po
 
     public void Start() => _listener ??= Task.Run(() => ListenAsync(_stop.Token));
 
-    /// <summary>Returns when work may be waiting, or after <paramref name="timeout"/>.</summary>
-    public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Take this before looking for work and hand it to <see cref="WaitAsync"/> when none was found: a
+    /// notification that arrives while the worker looks is then not slept through.
+    /// </summary>
+    public Task Ticket()
     {
         Start();
-        var pulse = Volatile.Read(ref _pulse).Task;
-        await Task.WhenAny(pulse, Task.Delay(timeout, cancellationToken)).ConfigureAwait(false);
+        return Volatile.Read(ref _pulse).Task;
+    }
+
+    /// <summary>Returns when work may have been committed since <paramref name="ticket"/> was taken, or after <paramref name="timeout"/>.</summary>
+    public async Task WaitAsync(Task ticket, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await Task.WhenAny(ticket, Task.Delay(timeout, cancellationToken)).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
     }
 

@@ -41,10 +41,11 @@ internal sealed partial class ValidatorWorker(
                     nextReclaim = DateTime.UtcNow + TimeSpan.FromTicks(Math.Max(settings.ClaimTimeout.Ticks / 4, TimeSpan.FromSeconds(1).Ticks));
                 }
 
+                var ticket = signal.Ticket();
                 var claimed = await pool.ClaimAsync(settings.BatchSize, stoppingToken).ConfigureAwait(false);
                 if (claimed.Count == 0)
                 {
-                    await signal.WaitAsync(settings.PollInterval, stoppingToken).ConfigureAwait(false);
+                    await signal.WaitAsync(ticket, settings.PollInterval, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
 
