@@ -38,9 +38,10 @@ internal sealed partial class SmtpDelivery(MxResolver resolver, SmtpConnectionPo
         }
 
         MimeMessage message;
+        long size;
         try
         {
-            message = Load(body);
+            message = RawMessage.Of(body, out size);
         }
         catch (FormatException e)
         {
@@ -50,15 +51,6 @@ internal sealed partial class SmtpDelivery(MxResolver resolver, SmtpConnectionPo
         using (message)
         {
             var needsUtf8 = !IsAscii(to.LocalPart) || !IsAscii(from.LocalPart ?? string.Empty);
-            var check = new ExactCopyCheck(body);
-            message.WriteTo(Format, check, cancellationToken);
-            if (!check.Identical)
-            {
-                // Not expected for a message MimeKit built; it still goes out, but a DKIM signature may not verify.
-                LogAltered(logger, to.Address);
-            }
-
-            var size = check.Length;
             return string.IsNullOrWhiteSpace(_options.Relay.Host)
                 ? await ToMxAsync(domain, new Transaction(from, to, message, size, needsUtf8), cancellationToken).ConfigureAwait(false)
                 : await ToRelayAsync(new Transaction(from, to, message, size, needsUtf8), cancellationToken).ConfigureAwait(false);
@@ -200,27 +192,17 @@ internal sealed partial class SmtpDelivery(MxResolver resolver, SmtpConnectionPo
     /// Parses the signed message without changing a byte: MimeKit keeps raw headers and undecoded part
     /// content (persistent, over our buffer), and <see cref="RawSmtpClient"/> stops MailKit from re-encoding.
     /// </summary>
-    private static MimeMessage Load(ReadOnlyMemory<byte> body)
-    {
-        var segment = MemoryMarshal.TryGetArray(body, out var array) ? array : new ArraySegment<byte>(body.ToArray());
-        var stream = new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false, publiclyVisible: true);
-        return MimeMessage.Load(ParserOptions.Default, stream, persistent: true);
-    }
-
     private static FormatOptions CreateFormat()
     {
         var format = FormatOptions.Default.Clone();
         format.NewLineFormat = NewLineFormat.Dos;
         format.International = false;
         format.HiddenHeaders.Clear();
-        format.EnsureNewLine = true; // as MailKit sets it, so the check writes what MailKit will
+        format.EnsureNewLine = true;
         return format;
     }
 
     private static bool IsAscii(string value) => System.Text.Ascii.IsValid(value);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Message to {Recipient} does not survive re-serialization byte for byte; its DKIM signature may fail")]
-    private static partial void LogAltered(ILogger logger, string recipient);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "MX {Host} failed: {Code} {Reason}")]
     private static partial void LogMxFailed(ILogger logger, string host, int code, string reason);

@@ -1,0 +1,74 @@
+using MimeKit;
+
+namespace Kannon.Sender;
+
+/// <summary>
+/// An Envelope's signed bytes in the shape MailKit's client sends: only the header block is parsed (MailKit
+/// writes parsed headers back byte for byte), and the body is an entity that writes its bytes exactly as the
+/// Dispatcher built them, without parsing the MIME tree or re-encoding a part (the DKIM signature covers
+/// those bytes). The SMTP envelope (MAIL FROM, RCPT TO) is given to the client separately.
+/// </summary>
+internal static class RawMessage
+{
+    /// <param name="size">The exact number of bytes the message writes (SIZE=, BDAT).</param>
+    /// <exception cref="FormatException">the bytes have no header block MimeKit can read</exception>
+    public static MimeMessage Of(ReadOnlyMemory<byte> bytes, out long size)
+    {
+        if (!bytes.Span.EndsWith("\r\n"u8))
+        {
+            // DATA's final "." must start a line; relaxed DKIM reads a missing final line break as there.
+            bytes = bytes.ToArray().Concat("\r\n"u8.ToArray()).ToArray();
+        }
+
+        size = bytes.Length;
+        var split = bytes.Span.IndexOf("\r\n\r\n"u8);
+        if (split < 0)
+        {
+            throw new FormatException("no empty line after the header block");
+        }
+
+        HeaderList headers;
+        try
+        {
+            headers = HeaderList.Load(new MemoryStream(bytes[..(split + 2)].ToArray(), writable: false));
+        }
+        catch (ParseException e)
+        {
+            throw new FormatException(e.Message, e);
+        }
+
+        var message = new MimeMessage(headers);
+        var names = message.Headers.Select(h => h.Field).ToList();
+        var body = new RawEntity(bytes[(split + 4)..]);
+        message.Body = body;
+
+        // Setting a body adds MIME-Version and the body's Content-Type; the bytes already have theirs.
+        body.Headers.Clear();
+        for (var i = message.Headers.Count - 1; i >= 0; i--)
+        {
+            if (i >= names.Count || message.Headers[i].Field != names[i])
+            {
+                message.Headers.RemoveAt(i);
+            }
+        }
+
+        return message;
+    }
+
+    private sealed class RawEntity(ReadOnlyMemory<byte> bytes) : MimeEntity(new ContentType("application", "octet-stream"))
+    {
+        public override void Accept(MimeVisitor visitor)
+        {
+        }
+
+        public override void Prepare(EncodingConstraint constraint, int maxLineLength = 78)
+        {
+        }
+
+        public override void WriteTo(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default) =>
+            stream.Write(bytes.Span);
+
+        public override Task WriteToAsync(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default) =>
+            stream.WriteAsync(bytes, cancellationToken).AsTask();
+    }
+}
