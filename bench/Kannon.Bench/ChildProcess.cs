@@ -67,10 +67,7 @@ internal static class ChildProcess
                 return;
             }
 
-            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                await kill.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-            }
+            await TerminateAsync(process.Id).ConfigureAwait(false);
 
             using var cts = new CancellationTokenSource(grace);
             await process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
@@ -83,6 +80,20 @@ internal static class ChildProcess
         {
             // Never started or already reaped: nothing left to stop.
         }
+    }
+
+    /// <summary>
+    /// Sends SIGTERM (.NET has no portable way to), quietly: the process may have exited on its own meanwhile,
+    /// and kill's "No such process" is then no news.
+    /// </summary>
+    public static async Task TerminateAsync(int pid)
+    {
+        using var kill = Start("kill", ["-TERM", pid.ToString(CultureInfo.InvariantCulture)]);
+        kill.OutputDataReceived += (_, _) => { };
+        kill.ErrorDataReceived += (_, _) => { };
+        kill.BeginOutputReadLine();
+        kill.BeginErrorReadLine();
+        await kill.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
     }
 
     /// <summary>Waits until something accepts TCP connections on 127.0.0.1:<paramref name="port"/>.</summary>

@@ -100,16 +100,8 @@ internal sealed class KannonUnderTest : IAsyncDisposable
         _disposed = true;
         if (!_process.HasExited)
         {
-            Process.Start("kill", ["-TERM", Pid.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            try
-            {
-                await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
+            // Graceful first, so kannon stops its embedded PostgreSQL and NATS; the whole tree goes if it hangs.
+            await ChildProcess.StopAsync(_process, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         }
 
         _process.Dispose();

@@ -23,7 +23,7 @@ internal static class PostfixEndToEnd
             var bytes = BenchMessage.ForPostfix(deliveredByKannon);
             await File.WriteAllBytesAsync(message, bytes, cancellationToken).ConfigureAwait(false);
             await using var relay = await PostfixWithOpenDkim.StartAsync(sink.Port, ProbeDomain, receiver.Port, cancellationToken).ConfigureAwait(false);
-            Console.WriteLine($"postfix+opendkim: {PostfixWithOpenDkim.Describe(relay)}; message of {bytes.Length} bytes, " +
+            Console.WriteLine($"postfix+opendkim: {relay.Description}; message of {bytes.Length} bytes, " +
                 (deliveredByKannon is null ? "built by the bench (latency phase skipped)" : "as Kannon delivered it, Kannon's DKIM-Signature removed"));
 
             // One message to the probe first: proves opendkim signs what Postfix relays, and starts Postfix's processes.
@@ -31,8 +31,8 @@ internal static class PostfixEndToEnd
             await Inject(relay, message, 1, 1, $"probe@{ProbeDomain}", TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
             var probed = await probe.WaitAsync(TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
             var signature = $"d={BenchMessage.SenderDomain}";
-            if (!Encoding.ASCII.GetString(probed.Raw).Contains("DKIM-Signature:", StringComparison.OrdinalIgnoreCase)
-                || !Encoding.ASCII.GetString(probed.Raw).Contains(signature, StringComparison.Ordinal))
+            var relayed = Encoding.ASCII.GetString(probed.Raw);
+            if (!relayed.Contains("DKIM-Signature:", StringComparison.OrdinalIgnoreCase) || !relayed.Contains(signature, StringComparison.Ordinal))
             {
                 throw new InvalidOperationException($"the probe relayed by Postfix carries no DKIM-Signature with {signature}: opendkim is not signing");
             }

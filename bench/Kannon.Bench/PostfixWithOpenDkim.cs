@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 
 namespace Kannon.Bench;
 
@@ -214,6 +213,5 @@ internal sealed class PostfixWithOpenDkim : IAsyncDisposable
         }
     }
 
-    public static string Describe(PostfixWithOpenDkim relay) =>
-        string.Create(CultureInfo.InvariantCulture, $"private Postfix {relay.Version} (queue on disk, relayhost the sink) + opendkim (RSA-2048, relaxed/relaxed, inet milter)");
+    public string Description => $"private Postfix {Version} (queue on disk, relayhost the sink) + opendkim (RSA-2048, relaxed/relaxed, inet milter)";
 }

@@ -76,7 +76,7 @@ try
         {
             await IntakePhase.RunAsync(kannon, options, stop.Token);
         }
-        catch (Exception e) when (e is InvalidOperationException or Grpc.Core.RpcException or TimeoutException)
+        catch (Exception e) when ((e is InvalidOperationException or Grpc.Core.RpcException or TimeoutException) && !stop.IsCancellationRequested)
         {
             kannon.KeepLog = true;
             ok = false;
@@ -99,7 +99,7 @@ try
             ok &= all;
             Console.WriteLine($"{ratio}{postfixRate:F0} msg/s = {kannonRate / postfixRate:F2}x (target 6x)");
         }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException)
+        catch (Exception e) when ((e is InvalidOperationException or TimeoutException or IOException) && !stop.IsCancellationRequested)
         {
             ok = false;
             Console.WriteLine($"postfix+opendkim: failed: {e.Message}");
