@@ -53,6 +53,41 @@ internal sealed class KannonUnderTest : IAsyncDisposable
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
     }
 
+    /// <summary>
+    /// Starts a new peak-RSS window: writing 5 to clear_refs resets VmHWM to the current RSS (Linux ≥ 4.0, as
+    /// root or the owner). False when the kernel refused, so the next peak also covers what came before.
+    /// </summary>
+    public bool ResetPeakRss()
+    {
+        try
+        {
+            File.WriteAllText($"/proc/{Pid}/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Waits until the process uses under 5 % of a core for half a second: nothing left in flight.</summary>
+    public async Task<bool> WaitIdleAsync(TimeSpan within, CancellationToken cancellationToken)
+    {
+        var window = TimeSpan.FromMilliseconds(500);
+        var deadline = DateTime.UtcNow + within;
+        while (DateTime.UtcNow < deadline && !HasExited)
+        {
+            var before = CpuTime();
+            await Task.Delay(window, cancellationToken).ConfigureAwait(false);
+            if (CpuTime() - before < window * 0.05)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private bool _disposed;
 
     public async ValueTask DisposeAsync()
@@ -65,16 +100,8 @@ internal sealed class KannonUnderTest : IAsyncDisposable
         _disposed = true;
         if (!_process.HasExited)
         {
-            Process.Start("kill", ["-TERM", Pid.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            try
-            {
-                await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
+            // Graceful first, so kannon stops its embedded PostgreSQL and NATS; the whole tree goes if it hangs.
+            await ChildProcess.StopAsync(_process, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         }
 
         _process.Dispose();

@@ -1,165 +1,116 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Net.Sockets;
-using System.Text;
-using Grpc.Core;
-using Grpc.Core.Interceptors;
-using Grpc.Net.Client;
+using System.Net;
+using System.Runtime.InteropServices;
 using Kannon.Bench;
-using Kannon.Protos.Admin.ApiV1;
-using Kannon.Protos.Mailer.ApiV1;
-using Kannon.Protos.Mailer.Types;
 using Kannon.Tests.Infrastructure;
-using AdminClient = Kannon.Protos.Admin.ApiV1.Api.ApiClient;
-using MailerClient = Kannon.Protos.Mailer.ApiV1.Mailer.MailerClient;
 
-// Sends N recipients through `kannon --run-all` (embedded PostgreSQL and NATS, DKIM RSA-2048, tracking
-// on, stats on) to Postfix's smtp-sink, found through an MX served by a local DNS server. Prints intake
-// recipients/s, end-to-end delivered messages/s, CPU ms per message and peak RSS of the kannon process.
-// Every loop is bounded in count and time; all traffic stays on loopback.
-var n = Arg("--n", 10_000);
-var callSize = Arg("--call", 1_000);
-var timeout = TimeSpan.FromSeconds(Arg("--timeout-seconds", 600));
-var executable = ArgText("--kannon", Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "kannon")));
-
-const string token = "bench-admin-token-0123456789";
-const string senderDomain = "bench-sender.example";
-const string recipientDomain = "bench-recipients.example";
-var workDir = Directory.CreateTempSubdirectory("kannon-bench-").FullName;
-var http = FreePort();
-var api = FreePort();
-
-await using var dns = new TestDnsServer().Mx(recipientDomain, 10, "mx.bench.example").A("mx.bench.example", "127.0.0.1");
-await using var sink = PostfixSmtpSink.Start(FreePort());
-var environment = new Dictionary<string, string>
-{
-    ["KANNON_DATA_DIR"] = workDir,
-    ["KANNON_API__PORT"] = api.ToString(CultureInfo.InvariantCulture),
-    ["KANNON_API__ADMIN_TOKEN"] = token,
-    ["KANNON_HTTP__PORT"] = http.ToString(CultureInfo.InvariantCulture),
-    ["KANNON_SMTP__ADDRESS"] = $"127.0.0.1:{FreePort()}",
-    ["KANNON_SENDER__PORT"] = sink.Port.ToString(CultureInfo.InvariantCulture),
-    ["KANNON_SENDER__DNS_SERVERS__0"] = dns.Address,
-    ["KANNON_SENDER__HOSTNAME"] = "bench.kannon.local",
-    ["KANNON_SENDER__MAX_JOBS"] = "50",
-    ["KANNON_TRACKER__BASE_URL"] = "https://track.bench.example",
-    ["DOTNET_gcServer"] = "0",
-};
-var log = Path.Combine(workDir, "kannon.log");
-Console.WriteLine($"bench: N={n} in calls of {callSize}; kannon log: {log}");
-await using var kannon = KannonUnderTest.Start(executable, environment, log);
+// Issue #9's benchmark, one run, all on loopback, same message and same smtp-sink for both contenders:
+//  1. `kannon --run-all` (embedded PostgreSQL and NATS, DKIM RSA-2048, tracking on, stats on): N recipients
+//     through the gRPC API in calls of --call → smtp-sink via a local DNS MX (msg/s, CPU per message, peak
+//     RSS); then, idle, 30 single sends timed to the bench's own receiver (p50/p99); then, on a separate
+//     throw-away instance, intake of one call of 100,000 and of 1,000,000 recipients in 10 calls.
+//  2. A private Postfix + opendkim relaying the same N messages to the same sink.
+//  3. The ratio of the two, on the last line.
+// Every loop is bounded in count and time; Ctrl-C or SIGTERM stops every child and removes every temp dir.
+BenchOptions options;
 try
 {
-    await WaitReadyAsync(http, kannon, TimeSpan.FromSeconds(120));
-    using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{api}", new GrpcChannelOptions { MaxSendMessageSize = 64 << 20 });
-    var admin = new AdminClient(channel.Intercept(m => { m.Add("x-kannon-admin-token", token); return m; }));
-    await admin.CreateDomainAsync(new CreateDomainRequest { Domain = senderDomain });
-    var key = await admin.CreateAPIKeyAsync(new CreateAPIKeyRequest { Domain = senderDomain, Name = "bench" });
-    var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{senderDomain}:{key.Key}"));
-    var mailer = new MailerClient(channel.Intercept(m => { m.Add("authorization", $"Basic {basic}"); return m; }));
-
-    var html = MessageHtml();
-    var cpuBefore = kannon.CpuTime();
-    var clock = Stopwatch.StartNew();
-    var intake = TimeSpan.Zero;
-    for (var sent = 0; sent < n; sent += callSize)
-    {
-        var request = new SendHTMLReq
-        {
-            Sender = new Sender { Email = $"news@{senderDomain}", Alias = "Bench" },
-            Subject = "Hello {{ name }}",
-            Html = html,
-        };
-        for (var i = sent; i < Math.Min(n, sent + callSize); i++)
-        {
-            request.Recipients.Add(new Recipient { Email = $"user{i}@{recipientDomain}", Fields = { ["name"] = $"User {i}" } });
-        }
-
-        var callClock = Stopwatch.StartNew();
-        var response = await mailer.SendHTMLAsync(request, deadline: DateTime.UtcNow.AddMinutes(2));
-        intake += callClock.Elapsed;
-        if (response.AcceptedCount != request.Recipients.Count)
-        {
-            throw new InvalidOperationException($"accepted {response.AcceptedCount} of {request.Recipients.Count}");
-        }
-    }
-
-    var intakeDone = clock.Elapsed;
-    var deadline = DateTime.UtcNow + timeout;
-    while (sink.Count < n && DateTime.UtcNow < deadline && !kannon.HasExited)
-    {
-        await Task.Delay(100);
-    }
-
-    var total = clock.Elapsed;
-    var delivered = sink.Count;
-    var cpu = kannon.CpuTime() - cpuBefore;
-    Console.WriteLine($"intake: {n} recipients in {intake.TotalSeconds:F2} s of API calls = {n / intake.TotalSeconds:F0} recipients/s (all calls done after {intakeDone.TotalSeconds:F2} s)");
-    Console.WriteLine($"end to end: {delivered} of {n} messages at the sink in {total.TotalSeconds:F2} s = {delivered / total.TotalSeconds:F0} msg/s");
-    Console.WriteLine($"kannon cpu: {cpu.TotalMilliseconds / Math.Max(1, delivered):F2} ms per delivered message; peak RSS {kannon.PeakRssMiB():F0} MiB");
-    return delivered == n ? 0 : 1;
+    options = BenchOptions.Parse(args);
 }
-finally
+catch (Exception e) when (e is ArgumentException or FormatException)
 {
-    await kannon.DisposeAsync();
-    try
-    {
-        Directory.Delete(workDir, recursive: true);
-    }
-    catch (IOException)
-    {
-    }
+    Console.Error.WriteLine($"bench: {e.Message}");
+    return 2;
 }
 
-static async Task WaitReadyAsync(int port, KannonUnderTest kannon, TimeSpan within)
+using var stop = new CancellationTokenSource();
+void Interrupt(PosixSignalContext context)
 {
-    using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-    var deadline = DateTime.UtcNow + within;
-    while (DateTime.UtcNow < deadline)
-    {
-        if (kannon.HasExited)
-        {
-            throw new InvalidOperationException("kannon exited during start; see its log");
-        }
+    context.Cancel = true;   // unwind through the cleanups below instead of dying with children alive
+    stop.Cancel();
+}
 
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Interrupt);
+
+var ok = true;
+try
+{
+    // The receiver takes a free port on 127.0.0.2 and the sink the same port on 127.0.0.1: Kannon has one
+    // SMTP port for every MX, and the MX's address picks which of the two gets a message.
+    await using var receiver = await LoopbackSmtpReceiver.StartAsync(IPAddress.Parse("127.0.0.2"));
+    await using var sink = PostfixSmtpSink.Start(receiver.Port);
+    await using var dns = new TestDnsServer()
+        .Mx(BenchMessage.RecipientDomain, 10, "mx.bench.example").A("mx.bench.example", "127.0.0.1")
+        .Mx(BenchMessage.LatencyDomain, 10, "mx-latency.bench.example").A("mx-latency.bench.example", "127.0.0.2")
+        .Mx(BenchMessage.IntakeDomain, 10, "mx.bench.example");
+    Console.WriteLine($"bench: N={options.Messages} in calls of {options.CallSize}; smtp-sink on 127.0.0.1:{sink.Port}; timeout {options.Timeout.TotalSeconds:F0} s per phase");
+
+    double kannonRate;
+    byte[]? deliveredByKannon = null;
+    await using (var kannon = await KannonInstance.StartAsync(options.KannonExecutable, sink.Port, dns.Address, stop.Token))
+    {
         try
         {
-            if ((await client.GetAsync($"http://127.0.0.1:{port}/readyz")).IsSuccessStatusCode)
+            (kannonRate, var all) = await KannonEndToEnd.RunAsync(kannon, sink, options, stop.Token);
+            ok &= all;
+            if (!options.SkipLatency)
             {
-                return;
+                deliveredByKannon = await LatencyPhase.RunAsync(kannon, receiver, options, stop.Token);
+                ok &= deliveredByKannon is not null;
             }
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        catch
         {
+            kannon.KeepLog = true;
+            throw;
+        }
+    }
+
+    if (!options.SkipIntake)
+    {
+        // Its own sink: the intake instance starts delivering what it accepted, and that must not count.
+        await using var intakeSink = PostfixSmtpSink.Start(ChildProcess.FreePort());
+        await using var kannon = await KannonInstance.StartAsync(options.KannonExecutable, intakeSink.Port, dns.Address, stop.Token);
+        try
+        {
+            await IntakePhase.RunAsync(kannon, options, stop.Token);
+        }
+        catch (Exception e) when ((e is InvalidOperationException or Grpc.Core.RpcException or TimeoutException) && !stop.IsCancellationRequested)
+        {
+            kannon.KeepLog = true;
+            ok = false;
+            Console.WriteLine($"kannon intake: failed: {e.Message}");
         }
 
-        await Task.Delay(200);
+        Console.WriteLine("kannon intake: stopping the intake instance and removing its data");
     }
 
-    throw new TimeoutException("kannon did not become ready");
-}
-
-static string MessageHtml()
-{
-    // About 5 KB of HTML with links (rewritten for click tracking) and a body end (open pixel).
-    var body = new StringBuilder("<html><body><h1>Hello {{ name }}</h1>");
-    for (var i = 0; body.Length < 5_000; i++)
+    var ratio = $"ratio: kannon {kannonRate:F0} msg/s / postfix+opendkim ";
+    if (options.SkipPostfix)
     {
-        body.Append(CultureInfo.InvariantCulture, $"<p>Paragraph {i}: lorem ipsum dolor sit amet, consectetur adipiscing elit. <a href=\"https://example.com/articles/{i}\">Read more</a></p>");
+        Console.WriteLine($"{ratio}not measured (--skip-postfix) (target 6x)");
+    }
+    else
+    {
+        try
+        {
+            var (postfixRate, all) = await PostfixEndToEnd.RunAsync(sink, receiver, deliveredByKannon, options, stop.Token);
+            ok &= all;
+            Console.WriteLine($"{ratio}{postfixRate:F0} msg/s = {kannonRate / postfixRate:F2}x (target 6x)");
+        }
+        catch (Exception e) when ((e is InvalidOperationException or TimeoutException or IOException) && !stop.IsCancellationRequested)
+        {
+            ok = false;
+            Console.WriteLine($"postfix+opendkim: failed: {e.Message}");
+            Console.WriteLine($"{ratio}not measured (Postfix phase failed, see above) (target 6x)");
+        }
     }
 
-    return body.Append("</body></html>").ToString();
+    return ok ? 0 : 1;
 }
-
-static int FreePort()
+catch (Exception) when (stop.IsCancellationRequested)   // OperationCanceledException, or a gRPC call's Cancelled
 {
-    using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-    listener.Start();
-    return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    Console.Error.WriteLine("bench: interrupted; children stopped and temp dirs removed");
+    return 130;
 }
-
-int Arg(string name, int fallback) =>
-    Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-
-string ArgText(string name, string fallback) =>
-    Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
