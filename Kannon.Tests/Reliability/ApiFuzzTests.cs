@@ -1,11 +1,14 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Kannon.Api;
 using Kannon.Hosting;
 using Kannon.Protos.Admin.ApiV1;
+using Kannon.Protos.Mailer.ApiV1;
+using Kannon.Protos.Mailer.Types;
 using Kannon.Tests.Infrastructure;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -45,6 +48,9 @@ public sealed class ApiFuzzTests(PostgresFixture postgres, NatsFixture nats, ITe
     private KannonTestHost _host = null!;
     private string _mailerAuthorization = "";
 
+    /// <summary>A request each of these methods accepts, by method name: the base of the nearly valid calls.</summary>
+    private Dictionary<string, IMessage> _seeds = [];
+
     public async Task InitializeAsync()
     {
         var settings = KannonTestHost.BaseSettings(postgres.ConnectionString, nats.Url);
@@ -55,6 +61,23 @@ public sealed class ApiFuzzTests(PostgresFixture postgres, NatsFixture nats, ITe
         await admin.CreateDomainAsync(new CreateDomainRequest { Domain = domain });
         var key = await admin.CreateAPIKeyAsync(new CreateAPIKeyRequest { Domain = domain, Name = "fuzz" });
         _mailerAuthorization = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{domain}:{key.Key}"));
+        var template = await admin.CreateTemplateAsync(new CreateTemplateReq { Domain = domain, Title = "fuzz", Html = "<p>{{ name }}</p>" });
+        var sender = new Kannon.Protos.Mailer.Types.Sender { Email = $"news@{domain}", Alias = "News" };
+        Recipient[] recipients =
+        [
+            new() { Email = "ann@example.org", Fields = { ["name"] = "Ann" } },
+            new() { Email = "bob@example.org", Fields = { ["name"] = "Bob" } },
+        ];
+        _seeds = new Dictionary<string, IMessage>
+        {
+            ["SendHTML"] = new SendHTMLReq { Sender = sender, Subject = "Hi {{ name }}", Html = "<p>{{ name }}</p>", Recipients = { recipients }, GlobalFields = { ["g"] = "1" } },
+            ["SendTemplate"] = new SendTemplateReq { Sender = sender, Subject = "Hi", TemplateId = template.Template.TemplateId, Recipients = { recipients } },
+            ["CreateDomain"] = new CreateDomainRequest { Domain = AdminClients.NewDomainName("fuzz") },
+            ["CreateTemplate"] = new CreateTemplateReq { Domain = domain, Title = "t", Html = "<p>x</p>" },
+            ["UpdateTemplate"] = new UpdateTemplateReq { TemplateId = template.Template.TemplateId, Title = "t", Html = "<p>y</p>" },
+            ["CreateAPIKey"] = new CreateAPIKeyRequest { Domain = domain, Name = "k" },
+            ["GetDomain"] = new GetDomainReq { Domain = domain },
+        };
     }
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
@@ -121,6 +144,19 @@ public sealed class ApiFuzzTests(PostgresFixture postgres, NatsFixture nats, ITe
     }
 
     [Fact]
+    public async Task A_NUL_character_in_any_string_is_invalid_argument_naming_the_field()
+    {
+        var admin = _host.Admin();
+        var domain = (await admin.GetDomainsAsync(new GetDomainsReq())).Domains[0].Domain_;
+
+        var create = async () => await admin.CreateTemplateAsync(new CreateTemplateReq { Domain = domain, Title = "t", Html = "<p>a\0b</p>" });
+
+        var refused = (await create.Should().ThrowAsync<RpcException>()).Which;
+        refused.StatusCode.Should().Be(StatusCode.InvalidArgument);
+        refused.Status.Detail.Should().StartWith("html: contains a NUL character");
+    }
+
+    [Fact]
     public async Task A_refusal_quoting_a_huge_input_is_cut_and_the_connection_stays_usable()
     {
         var admin = _host.Admin();
@@ -145,6 +181,11 @@ public sealed class ApiFuzzTests(PostgresFixture postgres, NatsFixture nats, ITe
         {
             body = MalformedProtobuf.Oversized(OversizedBytes);
             description = $"{OversizedBytes} bytes";
+        }
+        else if (_seeds.TryGetValue(method.Method.Name, out var seed) && random.Next(3) == 0)
+        {
+            body = MalformedProtobuf.NearlyValid(seed, random);
+            description = $"nearly valid ({body.Length} bytes)";
         }
         else
         {

@@ -58,6 +58,64 @@ internal static class MalformedProtobuf
         return [.. Tag(9999, WireFormat.WireType.LengthDelimited), .. Varint((ulong)size), .. body];
     }
 
+    /// <summary>
+    /// <paramref name="seed"/> (a request the server accepts) with one to three of its strings, at any depth, replaced by
+    /// hostile values: this is what gets past validation of shape and reaches the stores.
+    /// </summary>
+    public static byte[] NearlyValid(IMessage seed, Random random)
+    {
+        var message = seed.Descriptor.Parser.ParseFrom(seed.ToByteString());
+        var targets = new List<Action<string>>();
+        CollectStrings(message, targets);
+        for (var n = random.Next(1, 4); n > 0 && targets.Count > 0; n--)
+        {
+            targets[random.Next(targets.Count)](random.Next(2) == 0 ? Pick(random, NastyStrings) : RandomString(random));
+        }
+
+        return message.ToByteArray();
+    }
+
+    private static void CollectStrings(IMessage message, List<Action<string>> targets)
+    {
+        foreach (var field in message.Descriptor.Fields.InDeclarationOrder())
+        {
+            var value = field.Accessor.GetValue(message);
+            if (field.IsMap)
+            {
+                var map = (System.Collections.IDictionary)value;
+                if (field.MessageType.FindFieldByNumber(1).FieldType == FieldType.String && field.MessageType.FindFieldByNumber(2).FieldType == FieldType.String)
+                {
+                    targets.Add(s => map[s] = "v");
+                    targets.Add(s => map["k"] = s);
+                }
+            }
+            else if (field.IsRepeated)
+            {
+                var list = (System.Collections.IList)value;
+                for (var i = 0; i < list.Count; i++)
+                {
+                    var index = i;
+                    if (field.FieldType == FieldType.String)
+                    {
+                        targets.Add(s => list[index] = s);
+                    }
+                    else if (list[i] is IMessage element)
+                    {
+                        CollectStrings(element, targets);
+                    }
+                }
+            }
+            else if (field.FieldType == FieldType.String)
+            {
+                targets.Add(s => field.Accessor.SetValue(message, s));
+            }
+            else if (value is IMessage nested)
+            {
+                CollectStrings(nested, targets);
+            }
+        }
+    }
+
     private static byte[] Valid(MessageDescriptor descriptor, Random random) => RandomMessage(descriptor, random, MaxDepth).ToByteArray();
 
     private static IMessage RandomMessage(MessageDescriptor descriptor, Random random, int depth)

@@ -31,6 +31,7 @@ internal static class ApiModule
         builder.Services.AddSingleton<DatabaseUnavailableInterceptor>();
         builder.Services.AddSingleton<AdminTokenInterceptor>();
         builder.Services.AddScoped<ApiKeyAuthenticator>();
+        builder.Services.AddSingleton<NulCharacterInterceptor>();
 
         var maxRequest = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>()?.MaxRequestBytes ?? new ApiOptions().MaxRequestBytes;
         builder.Services.AddGrpc(o =>
@@ -42,6 +43,7 @@ internal static class ApiModule
             o.Interceptors.Add<DatabaseUnavailableInterceptor>();
             o.Interceptors.Add<AdminTokenInterceptor>();   // Admin, Stats, Suppression
             o.Interceptors.Add<ApiKeyAuthenticator>();     // Mailer
+            o.Interceptors.Add<NulCharacterInterceptor>(); // every request: PostgreSQL stores no NUL
         });
         // Instead of Grpc.AspNetCore's own binder: the same binding, but a request that does not decode is
         // INVALID_ARGUMENT rather than UNKNOWN (ADR 0014).
