@@ -194,7 +194,7 @@ internal static class MalformedProtobuf
             return Pick(random, NastyStrings);
         }
 
-        var length = random.Next(8) == 0 ? random.Next(1_000, 300_000) : random.Next(0, 40);
+        var length = random.Next(10) == 0 ? random.Next(1_000, 100_000) : random.Next(0, 40);
         var text = new StringBuilder(length);
         for (var i = 0; i < length; i++)
         {
