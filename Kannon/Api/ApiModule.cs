@@ -1,3 +1,4 @@
+using Grpc.AspNetCore.Server.Model;
 using Kannon.Admin;
 using Kannon.ApiKeys;
 using Kannon.Data;
@@ -26,9 +27,11 @@ internal static class ApiModule
         builder.Services.AddSingleton<Mailer.BatchIntake>();
         builder.Services.AddSingleton<StatsReader>();
 
+        builder.Services.AddSingleton<StatusDetailLimitInterceptor>();
         builder.Services.AddSingleton<DatabaseUnavailableInterceptor>();
         builder.Services.AddSingleton<AdminTokenInterceptor>();
         builder.Services.AddScoped<ApiKeyAuthenticator>();
+        builder.Services.AddSingleton<NulCharacterInterceptor>();
 
         var maxRequest = builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>()?.MaxRequestBytes ?? new ApiOptions().MaxRequestBytes;
         builder.Services.AddGrpc(o =>
@@ -36,10 +39,16 @@ internal static class ApiModule
             o.MaxReceiveMessageSize = maxRequest;
             o.EnableDetailedErrors = false;
             // In this order, outermost first: an unreachable database is UNAVAILABLE also while authenticating.
+            o.Interceptors.Add<StatusDetailLimitInterceptor>();   // every refusal, whoever made it
             o.Interceptors.Add<DatabaseUnavailableInterceptor>();
             o.Interceptors.Add<AdminTokenInterceptor>();   // Admin, Stats, Suppression
             o.Interceptors.Add<ApiKeyAuthenticator>();     // Mailer
+            o.Interceptors.Add<NulCharacterInterceptor>(); // every request: PostgreSQL stores no NUL
         });
+        // Instead of Grpc.AspNetCore's own binder: the same binding, but a request that does not decode is
+        // INVALID_ARGUMENT rather than UNKNOWN (ADR 0014).
+        builder.Services.RemoveAll(typeof(IServiceMethodProvider<>));
+        builder.Services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(RequestDecodingServiceMethodProvider<>));
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks();
         return builder;

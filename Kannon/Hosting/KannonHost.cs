@@ -41,6 +41,8 @@ internal static class KannonHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(60));
         builder.Logging.SetMinimumLevel(configuration.GetValue<bool>("debug") ? LogLevel.Debug : LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Grpc.AspNetCore logs every refused call (with a stack trace) at Information: hostile traffic would flood the log.
+        builder.Logging.AddFilter("Grpc", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
         builder.Logging.AddFilter("NATS", LogLevel.Warning);
         builder.Logging.AddFilter("Npgsql", LogLevel.Warning);

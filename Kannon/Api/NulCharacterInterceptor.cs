@@ -1,0 +1,97 @@
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace Kannon.Api;
+
+/// <summary>
+/// Refuses a request with a NUL character (U+0000) in any of its strings, at any depth, with INVALID_ARGUMENT naming the
+/// field. PostgreSQL stores no NUL in text (22021) nor in jsonb (22P05), so such a request would otherwise get as far as
+/// the insert and fail there as UNKNOWN; and no mail header, address or body has a use for one (RFC 5322 forbids it).
+/// Innermost interceptor: a caller that is not authenticated learns nothing about its request.
+/// </summary>
+internal sealed class NulCharacterInterceptor : Interceptor
+{
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        Check(request);
+        return continuation(request, context);
+    }
+
+    public override Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        Check(request);
+        return continuation(request, responseStream, context);
+    }
+
+    /// <summary>The path of the first string holding a NUL (<c>recipients[1].fields["name"]</c>), or null.</summary>
+    internal static string? FindNul(IMessage message, string prefix = "")
+    {
+        foreach (var field in message.Descriptor.Fields.InDeclarationOrder())
+        {
+            var path = prefix + field.Name;
+            var value = field.Accessor.GetValue(message);
+            var found = field switch
+            {
+                { IsMap: true } => FindInMap((System.Collections.IDictionary)value, path),
+                { IsRepeated: true } => FindInList((System.Collections.IList)value, path),
+                { FieldType: FieldType.String } => HasNul(value) ? path : null,
+                _ => value is IMessage nested ? FindNul(nested, path + ".") : null,
+            };
+            if (found is not null)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
+    private static void Check<TRequest>(TRequest request)
+    {
+        if (request is IMessage message && FindNul(message) is { } path)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{path}: contains a NUL character (U+0000), which no text may hold"));
+        }
+    }
+
+    private static string? FindInMap(System.Collections.IDictionary map, string path)
+    {
+        foreach (System.Collections.DictionaryEntry entry in map)
+        {
+            if (HasNul(entry.Key))
+            {
+                return $"{path} (a key)";
+            }
+
+            var item = $"{path}[\"{entry.Key}\"]";
+            var found = entry.Value is IMessage nested ? FindNul(nested, item + ".") : HasNul(entry.Value) ? item : null;
+            if (found is not null)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
+    private static string? FindInList(System.Collections.IList list, string path)
+    {
+        for (var i = 0; i < list.Count; i++)
+        {
+            var item = $"{path}[{i}]";
+            var found = list[i] is IMessage nested ? FindNul(nested, item + ".") : HasNul(list[i]) ? item : null;
+            if (found is not null)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool HasNul(object? value) => value is string text && text.Contains('\0', StringComparison.Ordinal);
+}
