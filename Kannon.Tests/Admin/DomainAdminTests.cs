@@ -197,4 +197,42 @@ public sealed class DomainAdminTests(PostgresFixture postgres, NatsFixture nats)
         (await _admin.GetDomainAsync(new GetDomainReq { Domain = name })).Domain.Tracking.Opens
             .Should().Be(TrackingMode.Identified, "a refused call changes nothing");
     }
+
+    [Fact]
+    public async Task A_new_domain_hosts_unsubscribe_and_set_unsubscribe_policy_switches_it_off_and_back()
+    {
+        var name = AdminClients.NewDomainName();
+        var created = await _admin.CreateDomainAsync(new CreateDomainRequest { Domain = name });
+
+        var off = await _admin.SetUnsubscribePolicyAsync(new SetUnsubscribePolicyReq { Domain = name, Unsubscribe = "off" });
+        var afterOff = (await _admin.GetDomainAsync(new GetDomainReq { Domain = name })).Domain;
+        var hosted = await _admin.SetUnsubscribePolicyAsync(new SetUnsubscribePolicyReq { Domain = name, Unsubscribe = "hosted" });
+
+        created.Unsubscribe.Should().Be("hosted");
+        off.Domain.Unsubscribe.Should().Be("off");
+        afterOff.Unsubscribe.Should().Be("off");
+        afterOff.Tracking.Opens.Should().Be(TrackingMode.Identified, "the tracking ceiling is another setting");
+        hosted.Domain.Unsubscribe.Should().Be("hosted");
+        await using var command = postgres.DataSource.CreateCommand("SELECT unsubscribe FROM domains WHERE domain = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        ((string)(await command.ExecuteScalarAsync())!).Should().Be("hosted");
+    }
+
+    [Fact]
+    public async Task Set_unsubscribe_policy_refuses_an_unknown_value_and_an_unknown_domain()
+    {
+        var name = AdminClients.NewDomainName();
+        await _admin.CreateDomainAsync(new CreateDomainRequest { Domain = name });
+
+        var unknownValue = async () => await _admin.SetUnsubscribePolicyAsync(new SetUnsubscribePolicyReq { Domain = name, Unsubscribe = "Off" });
+        var empty = async () => await _admin.SetUnsubscribePolicyAsync(new SetUnsubscribePolicyReq { Domain = name });
+        var noDomain = async () => await _admin.SetUnsubscribePolicyAsync(new SetUnsubscribePolicyReq { Domain = AdminClients.NewDomainName(), Unsubscribe = "off" });
+
+        var refused = (await unknownValue.Should().ThrowAsync<RpcException>()).Which;
+        refused.StatusCode.Should().Be(StatusCode.InvalidArgument);
+        refused.Status.Detail.Should().StartWith("unsubscribe: ").And.Contain("hosted, off");
+        (await empty.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.InvalidArgument);
+        (await noDomain.Should().ThrowAsync<RpcException>()).Which.StatusCode.Should().Be(StatusCode.NotFound);
+        (await _admin.GetDomainAsync(new GetDomainReq { Domain = name })).Domain.Unsubscribe.Should().Be("hosted", "a refused call changes nothing");
+    }
 }

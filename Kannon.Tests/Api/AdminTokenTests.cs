@@ -4,6 +4,7 @@ using Grpc.Reflection.V1Alpha;
 using Kannon.Api;
 using Kannon.Hosting;
 using Kannon.Protos.Admin.ApiV1;
+using Kannon.Protos.Suppression.ApiV1;
 using Kannon.Tests.Infrastructure;
 using AdminApi = Kannon.Protos.Admin.ApiV1.Api;
 
@@ -35,12 +36,12 @@ public sealed class AdminTokenTests(PostgresFixture postgres, NatsFixture nats)
     [MemberData(nameof(RefusedTokens))]
     public async Task Every_admin_method_without_the_right_token_is_unauthenticated_with_one_message(string? token)
     {
-        var methods = AdminApi.Descriptor.Methods;
-        methods.Should().HaveCount(13);
+        var methods = AdminApi.Descriptor.Methods.Concat(SuppressionApi.Descriptor.Methods).ToList();
+        methods.Should().HaveCount(18, "the original's 13 Admin methods, our SetUnsubscribePolicy, and the 4 of the Suppression API");
 
         foreach (var method in methods)
         {
-            var status = await RawCallAsync(method.Name, token);
+            var status = await RawCallAsync(method, token);
 
             status.StatusCode.Should().Be(StatusCode.Unauthenticated, method.Name);
             status.Detail.Should().Be(AdminTokenInterceptor.RefusalMessage, method.Name);
@@ -50,10 +51,10 @@ public sealed class AdminTokenTests(PostgresFixture postgres, NatsFixture nats)
     [Fact]
     public async Task Every_admin_method_with_the_token_gets_past_authentication()
     {
-        foreach (var method in AdminApi.Descriptor.Methods)
+        foreach (var method in AdminApi.Descriptor.Methods.Concat(SuppressionApi.Descriptor.Methods))
         {
             // An empty request: GetDomains succeeds, the others are refused for what they lack, none for the token.
-            var status = await RawCallAsync(method.Name, KannonTestHost.AdminToken);
+            var status = await RawCallAsync(method, KannonTestHost.AdminToken);
 
             status.StatusCode.Should().BeOneOf([StatusCode.OK, StatusCode.InvalidArgument], method.Name);
         }
@@ -88,7 +89,7 @@ public sealed class AdminTokenTests(PostgresFixture postgres, NatsFixture nats)
     }
 
     [Fact]
-    public async Task Reflection_lists_the_five_original_services_and_health_without_a_token()
+    public async Task Reflection_lists_the_five_original_services_ours_and_health_without_a_token()
     {
         var client = new ServerReflection.ServerReflectionClient(_host.Channel);
         using var call = client.ServerReflectionInfo();
@@ -104,13 +105,14 @@ public sealed class AdminTokenTests(PostgresFixture postgres, NatsFixture nats)
             "kannon.StatsApiV1",
             "kannon.stats.apiv2.StatsApiV2",
             "pkg.kannon.admin.apiv1.HZService",
+            "kannon.suppression.apiv1.SuppressionApi",
             "grpc.health.v1.Health",
         ]);
     }
 
-    private async Task<Status> RawCallAsync(string methodName, string? token)
+    private async Task<Status> RawCallAsync(Google.Protobuf.Reflection.MethodDescriptor descriptor, string? token)
     {
-        var method = new Method<byte[], byte[]>(MethodType.Unary, AdminApi.Descriptor.FullName, methodName, Bytes, Bytes);
+        var method = new Method<byte[], byte[]>(MethodType.Unary, descriptor.Service.FullName, descriptor.Name, Bytes, Bytes);
         var headers = new Metadata();
         if (token is not null)
         {

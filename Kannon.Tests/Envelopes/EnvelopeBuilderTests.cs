@@ -128,6 +128,42 @@ public sealed class EnvelopeBuilderTests
     }
 
     [Fact]
+    public async Task A_hosted_domain_gets_the_trackers_one_click_link_with_a_signed_unsubscribe_token_and_a_mailto()
+    {
+        var envelope = Build(Batch() with { HostedUnsubscribe = true }, Recipient(), trackerBase: "https://t.example.net/");
+        var message = Parse(envelope);
+
+        var value = message.Headers[HeaderId.ListUnsubscribe];
+        var match = Regex.Match(value!, @"^<https://t\.example\.net/u/(?<token>[A-Za-z0-9_.-]+)>, <mailto:(?<mailto>[^>?]+)\?subject=unsubscribe>$");
+        match.Success.Should().BeTrue(value);
+        match.Groups["mailto"].Value.Should().Be(envelope.ReturnPath);
+        message.Headers["List-Unsubscribe-Post"].Should().Be("List-Unsubscribe=One-Click");
+        DkimVerifies(message).Should().BeTrue();
+        SignedHeaderNames(message).Should().EndWith("mime-version:list-unsubscribe:list-unsubscribe-post:content-type");
+
+        var claims = await _tokens.VerifyAsync(match.Groups["token"].Value, TrackingAudience.Unsubscribe, CancellationToken.None);
+        claims.Should().NotBeNull("the token is an unsubscribe token of the tracking key ring");
+        claims!.BatchId.Should().Be("msg_abc@example.com");
+        claims.Email.Should().Be("ann@example.org");
+        claims.ExpiresAt.Should().Be(T0.AddDays(90), "it lives as long as any tracking token (tracker.token_lifetime)");
+        (await _tokens.VerifyAsync(match.Groups["token"].Value, TrackingAudience.Link, CancellationToken.None)).Should().BeNull("it is no click token");
+    }
+
+    [Fact]
+    public void A_domain_with_unsubscribe_off_gets_no_list_unsubscribe_and_a_callers_url_wins_over_hosting()
+    {
+        const string url = "https://example.com/unsubscribe?u=ann%40example.org";
+
+        var off = Parse(Build(Batch(), Recipient()));
+        var callers = Parse(Build(Batch() with { HostedUnsubscribe = true }, Recipient() with { UnsubscribeUrl = url }));
+
+        off.Headers.Contains(HeaderId.ListUnsubscribe).Should().BeFalse();
+        off.Headers.Contains("List-Unsubscribe-Post").Should().BeFalse();
+        SignedHeaderNames(off).Should().NotContain("list-unsubscribe");
+        callers.Headers[HeaderId.ListUnsubscribe].Should().Be($"<{url}>");
+    }
+
+    [Fact]
     public void A_non_https_unsubscribe_url_fails_the_build()
     {
         var build = () => Build(Batch(), Recipient() with { UnsubscribeUrl = "http://example.com/u\r\nBcc: x@y.z" });

@@ -102,9 +102,13 @@ public sealed class WireContractTests
         ["pkg.kannon.admin.apiv1.GetDomainReq"] = ["1 domain: string"],
         ["pkg.kannon.admin.apiv1.GetDomainRes"] = ["1 domain: pkg.kannon.admin.apiv1.Domain"],
         ["pkg.kannon.admin.apiv1.CreateDomainRequest"] = ["1 domain: string"],
-        ["pkg.kannon.admin.apiv1.Domain"] = ["1 domain: string", "3 dkim_pub_key: string", $"4 tracking: {Policy}"],
+        // Field 5 is ours (issue 11), appended: the original's fields keep their numbers and an old client skips it.
+        ["pkg.kannon.admin.apiv1.Domain"] = ["1 domain: string", "3 dkim_pub_key: string", $"4 tracking: {Policy}", "5 unsubscribe: string"],
         ["pkg.kannon.admin.apiv1.SetTrackingPolicyReq"] = ["1 domain: string", $"2 tracking: {Policy}"],
         ["pkg.kannon.admin.apiv1.SetTrackingPolicyRes"] = ["1 domain: pkg.kannon.admin.apiv1.Domain"],
+        // Ours (issue 11): new messages beside the original ones, no original message changed.
+        ["pkg.kannon.admin.apiv1.SetUnsubscribePolicyReq"] = ["1 domain: string", "2 unsubscribe: string"],
+        ["pkg.kannon.admin.apiv1.SetUnsubscribePolicyRes"] = ["1 domain: pkg.kannon.admin.apiv1.Domain"],
         ["pkg.kannon.admin.apiv1.Template"] =
             ["1 template_id: string", "2 html: string", "3 title: string", "4 type: string"],
         ["pkg.kannon.admin.apiv1.CreateTemplateReq"] = ["1 html: string", "2 title: string", "3 domain: string"],
@@ -331,7 +335,9 @@ public sealed class WireContractTests
             $"CreateAPIKey({P}.CreateAPIKeyRequest) returns ({P}.CreateAPIKeyResponse)",
             $"ListAPIKeys({P}.ListAPIKeysRequest) returns ({P}.ListAPIKeysResponse)",
             $"GetAPIKey({P}.GetAPIKeyRequest) returns ({P}.GetAPIKeyResponse)",
-            $"DeactivateAPIKey({P}.DeactivateAPIKeyRequest) returns ({P}.DeactivateAPIKeyResponse)");
+            $"DeactivateAPIKey({P}.DeactivateAPIKeyRequest) returns ({P}.DeactivateAPIKeyResponse)",
+            // Ours (issue 11), appended after the original methods.
+            $"SetUnsubscribePolicy({P}.SetUnsubscribePolicyReq) returns ({P}.SetUnsubscribePolicyRes)");
     }
 
     [Fact]

@@ -67,6 +67,20 @@ internal sealed partial class AdminApiService(
         return new SetTrackingPolicyRes { Domain = AdminMapping.ToProto(updated) };
     }
 
+    public override async Task<SetUnsubscribePolicyRes> SetUnsubscribePolicy(SetUnsubscribePolicyReq request, ServerCallContext context)
+    {
+        var name = ValidDomain(request.Domain);
+        if (!UnsubscribeMode.All.Contains(request.Unsubscribe, StringComparer.Ordinal))
+        {
+            throw AdminErrors.InvalidArgument("unsubscribe", $"'{request.Unsubscribe}' is not one of {string.Join(", ", UnsubscribeMode.All)}");
+        }
+
+        var updated = await domains.SetUnsubscribeAsync(name, request.Unsubscribe, context.CancellationToken).ConfigureAwait(false)
+            ?? throw AdminErrors.NotFound($"domain '{name}'");
+        LogUnsubscribeSet(name, updated.Unsubscribe);
+        return new SetUnsubscribePolicyRes { Domain = AdminMapping.ToProto(updated) };
+    }
+
     public override async Task<CreateTemplateRes> CreateTemplate(CreateTemplateReq request, ServerCallContext context)
     {
         var domain = ValidDomain(request.Domain);
@@ -267,6 +281,9 @@ internal sealed partial class AdminApiService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tracking ceiling of {Domain} is now opens={Opens}, links={Links}")]
     private partial void LogTrackingPolicySet(string domain, string? opens, string? links);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Unsubscribe setting of {Domain} is now {Mode}")]
+    private partial void LogUnsubscribeSet(string domain, string mode);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "API key {KeyId} created for {Domain}")]
     private partial void LogApiKeyCreated(string keyId, string domain);

@@ -30,6 +30,7 @@ internal static class AdminMapping
             Opens = TrackingModes.ToWire(domain.Tracking.Opens),
             Links = TrackingModes.ToWire(domain.Tracking.Links),
         },
+        Unsubscribe = domain.Unsubscribe,
     };
 
     public static ProtoTemplate ToProto(Template template) => new()

@@ -5,6 +5,7 @@ using Kannon.Data;
 using Kannon.Domains;
 using Kannon.Hosting.Configuration;
 using Kannon.Stats;
+using Kannon.Suppression;
 using Kannon.Templates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +25,7 @@ internal static class ApiModule
         builder.Services.AddScoped<DomainRegistry>();
         builder.Services.AddScoped<TemplateStore>();
         builder.Services.AddScoped<ApiKeyStore>();
+        builder.Services.AddScoped<SuppressionStore>();
         builder.Services.AddSingleton<Mailer.BatchIntake>();
         builder.Services.AddSingleton<StatsReader>();
 
@@ -61,6 +63,7 @@ internal static class ApiModule
         app.MapGrpcService<HzApiService>();
         app.MapGrpcService<StatsApiV1Service>();
         app.MapGrpcService<StatsApiV2Service>();
+        app.MapGrpcService<SuppressionApiService>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
         return app;

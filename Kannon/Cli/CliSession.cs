@@ -8,6 +8,7 @@ using Kannon.Hosting;
 using AdminClient = Kannon.Protos.Admin.ApiV1.Api.ApiClient;
 using MailerClient = Kannon.Protos.Mailer.ApiV1.Mailer.MailerClient;
 using StatsClient = Kannon.Protos.Stats.ApiV1.StatsApiV1.StatsApiV1Client;
+using SuppressionClient = Kannon.Protos.Suppression.ApiV1.SuppressionApi.SuppressionApiClient;
 
 namespace Kannon.Cli;
 
@@ -55,6 +56,8 @@ internal sealed class CliSession : IDisposable
     public AdminClient Admin() => new(OperatorInvoker());
 
     public StatsClient Stats() => new(OperatorInvoker());
+
+    public SuppressionClient Suppressions() => new(OperatorInvoker());
 
     public MailerClient Mailer(string domain, string key)
     {

@@ -1,13 +1,14 @@
 using System.CommandLine;
 using System.Text;
 using Kannon.Dkim;
+using Kannon.Domains;
 using Kannon.Protos.Admin.ApiV1;
 using Kannon.Protos.Tracking.Types;
 using ProtoDomain = Kannon.Protos.Admin.ApiV1.Domain;
 
 namespace Kannon.Cli;
 
-/// <summary><c>kannon domain create|list|show</c>: sending domains and the DNS records each needs.</summary>
+/// <summary><c>kannon domain create|list|show|unsubscribe</c>: sending domains, the DNS records each needs, its unsubscribe setting.</summary>
 internal static class DomainCommands
 {
     /// <summary>The most characters one string of a TXT record holds (RFC 1035 character-string).</summary>
@@ -19,6 +20,7 @@ internal static class DomainCommands
         command.Subcommands.Add(Create());
         command.Subcommands.Add(List());
         command.Subcommands.Add(Show());
+        command.Subcommands.Add(Unsubscribe());
         return command;
     }
 
@@ -138,8 +140,33 @@ internal static class DomainCommands
             await session.WriteLineAsync($"dkim selector:  {DkimKeyGenerator.DefaultSelector}").ConfigureAwait(false);
             await session.WriteLineAsync($"tracking opens: {ModeName(domain.Tracking?.Opens ?? TrackingMode.Unspecified)}").ConfigureAwait(false);
             await session.WriteLineAsync($"tracking links: {ModeName(domain.Tracking?.Links ?? TrackingMode.Unspecified)}").ConfigureAwait(false);
+            await session.WriteLineAsync($"unsubscribe:    {(domain.Unsubscribe.Length > 0 ? domain.Unsubscribe : "-")}").ConfigureAwait(false);
             await session.WriteLineAsync().ConfigureAwait(false);
             await session.Output.WriteAsync(DnsRecords(domain)).ConfigureAwait(false);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Unsubscribe()
+    {
+        var connection = new CliConnection();
+        var name = new Argument<string>("domain") { Description = "the sending domain" };
+        var mode = new Argument<string>("mode")
+        {
+            Description = "hosted: Kannon adds one-click List-Unsubscribe headers (its Tracker's /u/ link) to Batches without an unsubscribe URL of their own; off: none (transactional domains)",
+        };
+        mode.AcceptOnlyFromAmong(UnsubscribeMode.All.ToArray());
+        var command = new Command("unsubscribe", "Set whether Kannon hosts one-click unsubscribe for a domain (hosted, the default, or off)");
+        command.Arguments.Add(name);
+        command.Arguments.Add(mode);
+        connection.AddTo(command);
+        command.SetAction((parse, cancellationToken) => CliSession.RunAsync(parse, connection, cancellationToken, async session =>
+        {
+            var domain = (await session.Admin().SetUnsubscribePolicyAsync(
+                new SetUnsubscribePolicyReq { Domain = parse.GetValue(name)!, Unsubscribe = parse.GetValue(mode)! },
+                cancellationToken: session.CancellationToken).ConfigureAwait(false)).Domain;
+            await session.WriteLineAsync($"Unsubscribe of {domain.Domain_} is now {domain.Unsubscribe}.").ConfigureAwait(false);
             return 0;
         }));
         return command;

@@ -103,6 +103,7 @@ internal static class StatsCommand
         "failed" => 5,
         "opened" => 6,
         "clicked" => 7,
-        _ => 8,
+        "unsubscribed" => 8,
+        _ => 9,
     };
 }

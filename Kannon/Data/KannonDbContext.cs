@@ -36,6 +36,8 @@ internal sealed class KannonDbContext(DbContextOptions<KannonDbContext> options)
 
     public DbSet<SuppressedAddress> Suppressions => Set<SuppressedAddress>();
 
+    public DbSet<SuppressionRemoval> SuppressionRemovals => Set<SuppressionRemoval>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.UseSerialColumns();
@@ -51,5 +53,6 @@ internal sealed class KannonDbContext(DbContextOptions<KannonDbContext> options)
         modelBuilder.ApplyConfiguration(new AggregatedStatMapping());
         modelBuilder.ApplyConfiguration(new StatsKeyMapping());
         modelBuilder.ApplyConfiguration(new SuppressedAddressMapping());
+        modelBuilder.ApplyConfiguration(new SuppressionRemovalMapping());
     }
 }

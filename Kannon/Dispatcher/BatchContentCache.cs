@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Kannon.Dkim;
+using Kannon.Domains;
 using Kannon.Envelopes;
 using Npgsql;
 
@@ -8,7 +9,8 @@ namespace Kannon.Dispatcher;
 
 /// <summary>
 /// Batch content by id, read from PostgreSQL once and kept for a minute: a Batch of 100,000 Deliveries
-/// costs one query, not 100,000. Bounded; the oldest entries go first.
+/// costs one query, not 100,000. Bounded; the oldest entries go first. The Domain's unsubscribe setting comes
+/// with it, so a change reaches Batches already being dispatched within that minute.
 /// </summary>
 internal sealed class BatchContentCache(NpgsqlDataSource dataSource, TimeProvider time)
 {
@@ -77,8 +79,10 @@ internal sealed class BatchContentCache(NpgsqlDataSource dataSource, TimeProvide
 
         var result = new Dictionary<string, EnvelopeBatch>();
         await using (var command = dataSource.CreateCommand("""
-            SELECT m.message_id, m.domain, m.subject, m.sender_email, m.sender_alias, m.template_id, t.html, m.headers::text, k.selector, k.private_key, m.trace_parent
+            SELECT m.message_id, m.domain, m.subject, m.sender_email, m.sender_alias, m.template_id, t.html, m.headers::text, k.selector, k.private_key, m.trace_parent,
+                   d.unsubscribe
             FROM messages m
+            JOIN domains d ON d.domain = m.domain
             JOIN templates t ON t.template_id = m.template_id
             JOIN dkim_keys k ON k.domain = m.domain AND k.algorithm = 'rsa-sha256' AND k.retired_at IS NULL
             WHERE m.message_id = ANY($1)
@@ -105,6 +109,7 @@ internal sealed class BatchContentCache(NpgsqlDataSource dataSource, TimeProvide
                     Attachments = attachments.GetValueOrDefault(id) ?? [],
                     Dkim = new DkimMaterial(domain, reader.GetString(8), reader.GetString(9)),
                     TraceParent = reader.IsDBNull(10) ? null : reader.GetString(10),
+                    HostedUnsubscribe = reader.GetString(11) == UnsubscribeMode.Hosted,
                 };
             }
         }

@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace Kannon.Domains;
 
-/// <summary>Registers sending Domains with their DKIM key and keeps their tracking ceiling.</summary>
+/// <summary>Registers sending Domains with their DKIM key and keeps their tracking ceiling and unsubscribe setting.</summary>
 internal sealed class DomainRegistry(KannonDbContext db, TimeProvider time)
 {
     /// <summary>Registers <paramref name="name"/> (canonical, see <see cref="DomainName"/>) with a new RSA key; null when it exists.</summary>
@@ -38,7 +38,7 @@ internal sealed class DomainRegistry(KannonDbContext db, TimeProvider time)
             db.ChangeTracker.Clear();
         }
 
-        return new DomainDetails(name, domain.Tracking, key.PublicKey);
+        return new DomainDetails(name, domain.Tracking, key.PublicKey, domain.Unsubscribe);
     }
 
     public Task<bool> ExistsAsync(string name, CancellationToken cancellationToken) =>
@@ -76,10 +76,18 @@ internal sealed class DomainRegistry(KannonDbContext db, TimeProvider time)
         return updated == 0 ? null : await GetAsync(name, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Sets whether Kannon hosts one-click unsubscribe (<see cref="UnsubscribeMode"/>); null when the Domain does not exist.</summary>
+    public async Task<DomainDetails?> SetUnsubscribeAsync(string name, string mode, CancellationToken cancellationToken)
+    {
+        var updated = await db.Domains.Where(d => d.Name == name)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Unsubscribe, mode), cancellationToken).ConfigureAwait(false);
+        return updated == 0 ? null : await GetAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
     private IQueryable<DomainDetails> Details(IQueryable<Domain> domains) =>
         from d in domains
         join k in db.DkimKeys.Where(k => k.RetiredAt == null && k.Algorithm == DkimAlgorithm.RsaSha256)
             on d.Name equals k.Domain into keys
         from k in keys.DefaultIfEmpty()
-        select new DomainDetails(d.Name, d.Tracking, k == null ? "" : k.PublicKey);
+        select new DomainDetails(d.Name, d.Tracking, k == null ? "" : k.PublicKey, d.Unsubscribe);
 }

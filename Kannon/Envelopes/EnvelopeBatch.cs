@@ -32,6 +32,12 @@ internal sealed record EnvelopeBatch
 
     public IReadOnlyList<EnvelopeAttachment> Attachments { get; init; } = [];
 
+    /// <summary>
+    /// The Domain's unsubscribe setting is <c>hosted</c>: a recipient without an unsubscribe URL of its own gets
+    /// Kannon's one-click <c>List-Unsubscribe</c> (the Tracker's <c>/u/</c> link and a mailto: to the return path).
+    /// </summary>
+    public bool HostedUnsubscribe { get; init; }
+
     /// <summary>Null: the message goes out unsigned.</summary>
     public DkimMaterial? Dkim { get; init; }
 

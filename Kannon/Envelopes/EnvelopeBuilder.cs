@@ -48,19 +48,38 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
             var text = HtmlToText.Convert(html);
             html = Track(batch, recipient, html);
 
+<<<<<<< HEAD
             var message = Message(batch, recipient, emailId, OneLine(subject), buildTime, text, html, out var international);
             var body = new MemoryStream((html.Length * 11 / 10) + text.Length + 2048);
             message.WriteTo(international ? International : Ascii, body);
             var written = body.GetBuffer().AsMemory(0, (int)body.Length);
+=======
+            var returnPath = EnvelopeIds.ReturnPath(email, batch.BatchId);
+            var unsubscribe = ListUnsubscribe(batch, recipient, returnPath);
+            var message = Message(batch, recipient, emailId, OneLine(subject), buildTime, text, html, unsubscribe, out var international);
+            var options = international ? International : Ascii;
+            if (batch.Dkim is { } material)
+            {
+                dkim.For(material).Sign(options, message, SignedHeaders(message));
+            }
+
+            var body = new MemoryStream(html.Length + text.Length + 2048);
+            message.WriteTo(options, body);
+>>>>>>> unsub
             return new EmailToSend
             {
                 EmailId = emailId,
                 From = batch.SenderEmail,
                 To = email,
+<<<<<<< HEAD
                 ReturnPath = EnvelopeIds.ReturnPath(email, batch.BatchId),
                 Body = UnsafeByteOperations.UnsafeWrap(batch.Dkim is { } material
                     ? dkim.For(material).Sign(written.Span, Signable, buildTime)
                     : written),
+=======
+                ReturnPath = returnPath,
+                Body = UnsafeByteOperations.UnsafeWrap(body.GetBuffer().AsMemory(0, (int)body.Length)),
+>>>>>>> unsub
             };
         }
         catch (Exception e) when (e is TemplateException or ParseException or FormatException or ArgumentException)
@@ -70,9 +89,38 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
         }
     }
 
+    /// <summary>
+    /// The <c>List-Unsubscribe</c> value (RFC 2369), or null for none: the caller's one-click URL when the Batch
+    /// gave one; else, when the Domain's setting is hosted, the Tracker's <c>/u/&lt;token&gt;</c> (a signed
+    /// unsubscribe token for this Batch and recipient) and a mailto: to the return path (ADR 0013).
+    /// </summary>
+    private string? ListUnsubscribe(EnvelopeBatch batch, EnvelopeRecipient recipient, string returnPath)
+    {
+        if (recipient.UnsubscribeUrl is { } url)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps
+                || url.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '<' or '>'))
+            {
+                throw new ArgumentException("the unsubscribe URL is not an absolute https URL without spaces");
+            }
+
+            return $"<{url}>";
+        }
+
+        if (!batch.HostedUnsubscribe)
+        {
+            return null;
+        }
+
+        var token = tokens.CreateUnsubscribe(batch.BatchId, recipient.Email);
+        return $"<{TrackerBase(batch)}/u/{token}>, <mailto:{returnPath}?subject=unsubscribe>";
+    }
+
+    private string TrackerBase(EnvelopeBatch batch) => _trackerBase ?? $"https://stats.{batch.Domain}";
+
     private string Track(EnvelopeBatch batch, EnvelopeRecipient recipient, string html)
     {
-        var trackerBase = _trackerBase ?? $"https://stats.{batch.Domain}";
+        var trackerBase = TrackerBase(batch);
         var links = Tracks(recipient.Tracking.Links)
             ? url => $"{trackerBase}/c/{tokens.CreateLink(batch.BatchId, recipient.Email, url)}"
             : (Func<string, string>?)null;
@@ -93,7 +141,7 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
 
     private static MimeMessage Message(
         EnvelopeBatch batch, EnvelopeRecipient recipient, string emailId, string subject, DateTimeOffset buildTime,
-        string text, string html, out bool international)
+        string text, string html, string? listUnsubscribe, out bool international)
     {
         international = !System.Text.Ascii.IsValid(recipient.Email) || !System.Text.Ascii.IsValid(batch.SenderEmail);
 
@@ -117,15 +165,10 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
         message.MessageId = emailId[1..^1];
         message.Headers.Add("X-Pool-Message-ID", batch.BatchId);
         message.MimeVersion = new Version(1, 0);
-        if (recipient.UnsubscribeUrl is { } unsubscribe)
+        if (listUnsubscribe is not null)
         {
-            if (!Uri.TryCreate(unsubscribe, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps
-                || unsubscribe.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '<' or '>'))
-            {
-                throw new ArgumentException("the unsubscribe URL is not an absolute https URL without spaces");
-            }
-
-            message.Headers.Add(HeaderId.ListUnsubscribe, $"<{unsubscribe}>");
+            // RFC 8058: both are signed (Signable), so nobody on the way can add or change them.
+            message.Headers.Add(HeaderId.ListUnsubscribe, listUnsubscribe);
             message.Headers.Add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
         }
 

@@ -38,6 +38,7 @@ internal static class KannonCommandLine
         root.Subcommands.Add(Cli.TemplateCommands.Build());
         root.Subcommands.Add(Cli.SendCommand.Build());
         root.Subcommands.Add(Cli.StatsCommand.Build());
+        root.Subcommands.Add(Cli.SuppressionCommands.Build());
         return root;
     }
 

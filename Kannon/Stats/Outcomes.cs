@@ -39,7 +39,21 @@ internal static class Outcomes
         return e;
     }
 
-    /// <summary>The outcome type of an event, read from its data (the original does the same).</summary>
+    /// <summary>
+    /// A recipient unsubscribed. The original's <c>StatsData</c> oneof has no member for it (and its wire contract
+    /// is frozen), so the event carries empty data and says what it is in <c>type</c>.
+    /// </summary>
+    public static StatsEvent Unsubscribed(string batchId, string email, string domain, DateTimeOffset at)
+    {
+        var e = New(batchId, email, domain, at, new StatsData());
+        e.Type = StatTypes.Unsubscribed;
+        return e;
+    }
+
+    /// <summary>
+    /// The outcome type of an event, read from its data (the original does the same); an event with no data is
+    /// <c>unsubscribed</c> only when its <c>type</c> says so, else unknown.
+    /// </summary>
     public static string TypeOf(StatsEvent stat) => stat.Data?.DataCase switch
     {
         StatsData.DataOneofCase.Accepted => StatTypes.Accepted,
@@ -50,6 +64,7 @@ internal static class Outcomes
         StatsData.DataOneofCase.Failed => StatTypes.Failed,
         StatsData.DataOneofCase.Opened => StatTypes.Opened,
         StatsData.DataOneofCase.Clicked => StatTypes.Clicked,
+        _ when stat.Type == StatTypes.Unsubscribed => StatTypes.Unsubscribed,
         _ => StatTypes.Unknown,
     };
 

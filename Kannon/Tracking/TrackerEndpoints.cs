@@ -14,6 +14,7 @@ namespace Kannon.Tracking;
 /// and records <c>opened</c>; <c>GET /c/{token}</c> redirects (307) to the URL signed into the token and
 /// records <c>clicked</c>. A token that does not verify for that route (forged, tampered, expired, or made for
 /// the other route) is a 404 and records nothing. Responses never wait on NATS (see <see cref="TrackerQueue"/>).
+/// <c>/u/{token}</c>, one-click unsubscribe, is in <see cref="UnsubscribeEndpoints"/>: that one does wait.
 /// </summary>
 internal static class TrackerEndpoints
 {
@@ -33,6 +34,7 @@ internal static class TrackerEndpoints
     {
         app.MapGet("/o/{token}", OpenAsync);
         app.MapGet("/c/{token}", ClickAsync);
+        app.MapUnsubscribe();
         return app;
     }
 

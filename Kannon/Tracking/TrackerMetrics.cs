@@ -16,7 +16,7 @@ internal sealed class TrackerMetrics : IDisposable
     public TrackerMetrics(IMeterFactory meters)
     {
         _meter = meters.Create(Name);
-        _hits = _meter.CreateCounter<long>("kannon.tracker.hits", description: "Opens and clicks with a valid token");
+        _hits = _meter.CreateCounter<long>("kannon.tracker.hits", description: "Opens, clicks and one-click unsubscribes with a valid token");
         _refused = _meter.CreateCounter<long>("kannon.tracker.refused", description: "Requests whose token did not verify (answered 404)");
         _published = _meter.CreateCounter<long>("kannon.tracker.published", description: "Opened and clicked events stored in JetStream");
         _dropped = _meter.CreateCounter<long>("kannon.tracker.dropped", description: "Opened and clicked events lost: the queue was full or the process stopped before NATS took them");
