@@ -48,38 +48,21 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
             var text = HtmlToText.Convert(html);
             html = Track(batch, recipient, html);
 
-<<<<<<< HEAD
-            var message = Message(batch, recipient, emailId, OneLine(subject), buildTime, text, html, out var international);
-            var body = new MemoryStream((html.Length * 11 / 10) + text.Length + 2048);
-            message.WriteTo(international ? International : Ascii, body);
-            var written = body.GetBuffer().AsMemory(0, (int)body.Length);
-=======
             var returnPath = EnvelopeIds.ReturnPath(email, batch.BatchId);
             var unsubscribe = ListUnsubscribe(batch, recipient, returnPath);
             var message = Message(batch, recipient, emailId, OneLine(subject), buildTime, text, html, unsubscribe, out var international);
-            var options = international ? International : Ascii;
-            if (batch.Dkim is { } material)
-            {
-                dkim.For(material).Sign(options, message, SignedHeaders(message));
-            }
-
-            var body = new MemoryStream(html.Length + text.Length + 2048);
-            message.WriteTo(options, body);
->>>>>>> unsub
+            var body = new MemoryStream((html.Length * 11 / 10) + text.Length + 2048);
+            message.WriteTo(international ? International : Ascii, body);
+            var written = body.GetBuffer().AsMemory(0, (int)body.Length);
             return new EmailToSend
             {
                 EmailId = emailId,
                 From = batch.SenderEmail,
                 To = email,
-<<<<<<< HEAD
-                ReturnPath = EnvelopeIds.ReturnPath(email, batch.BatchId),
+                ReturnPath = returnPath,
                 Body = UnsafeByteOperations.UnsafeWrap(batch.Dkim is { } material
                     ? dkim.For(material).Sign(written.Span, Signable, buildTime)
                     : written),
-=======
-                ReturnPath = returnPath,
-                Body = UnsafeByteOperations.UnsafeWrap(body.GetBuffer().AsMemory(0, (int)body.Length)),
->>>>>>> unsub
             };
         }
         catch (Exception e) when (e is TemplateException or ParseException or FormatException or ArgumentException)
