@@ -15,7 +15,7 @@ namespace Kannon.Envelopes;
 /// only shared state it reads is the tracking key ring, which the caller keeps fresh with
 /// <see cref="TrackingKeyRing.EnsureSigningKeyAsync"/>. Safe to call from several threads.
 /// </summary>
-internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens tokens, DkimSigners dkim, IOptions<TrackerOptions> tracker)
+internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens tokens, DkimSigners dkim, ReturnPathSigner returnPaths, IOptions<TrackerOptions> tracker)
 {
     private static readonly FormatOptions Ascii = Options(international: false);
 
@@ -61,7 +61,7 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
                 EmailId = emailId,
                 From = batch.SenderEmail,
                 To = email,
-                ReturnPath = EnvelopeIds.ReturnPath(email, batch.BatchId),
+                ReturnPath = returnPaths.ReturnPath(email, batch.BatchId),
                 Body = UnsafeByteOperations.UnsafeWrap(body.GetBuffer().AsMemory(0, (int)body.Length)),
             };
         }
