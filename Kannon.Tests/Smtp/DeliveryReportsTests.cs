@@ -98,4 +98,23 @@ public sealed class DeliveryReportsTests
     [InlineData("Status: 5.1.1")]
     public void Plain_text_without_a_5xx_reply_is_not_a_bounce(string body) =>
         Read(DeliveryReportMessages.PlainText("rp@x.example", body)).IsBounce.Should().BeFalse();
+
+    [Fact]
+    public void A_report_keeps_what_it_said_as_evidence_failed_or_not()
+    {
+        var failed = Read(DeliveryReportMessages.Dsn("rp@x.example", "ann@example.org", "failed", "5.1.1", "smtp; 550 5.1.1 user unknown"));
+        var delayed = Read(DeliveryReportMessages.Dsn("rp@x.example", "ann@example.org", "delayed", "4.4.1", "smtp; 421 4.4.1 timed out"));
+
+        (failed.Action, failed.Status, failed.Diagnostic, failed.ReportingMta, failed.IsReport)
+            .Should().Be(("failed", "5.1.1", "smtp; 550 5.1.1 user unknown", "mx.example.net", true));
+        (delayed.IsBounce, delayed.Action, delayed.Status, delayed.IsReport).Should().Be((false, "delayed", "4.4.1", true));
+    }
+
+    [Fact]
+    public void A_plain_text_bounce_takes_its_status_from_the_reply_line()
+    {
+        var verdict = Read(DeliveryReportMessages.PlainText("rp@x.example", "Sorry.\n\n550 5.1.1 <ann@example.org>: no such user\n"));
+
+        (verdict.IsBounce, verdict.Action, verdict.Status).Should().Be((true, "failed", "5.1.1"));
+    }
 }
