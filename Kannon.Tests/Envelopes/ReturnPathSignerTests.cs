@@ -50,6 +50,8 @@ public sealed class ReturnPathSignerTests
     {
         var unsigned = $"bump_{EnvelopeIds.Base64Url("ann@example.org")}+{BatchId}";
 
+        EnvelopeIds.TryParseReturnPath(unsigned, out var recipient, out _, out var mac).Should().BeTrue("it is still a return path: accepted at RCPT, ignored after DATA");
+        (recipient, mac).Should().Be(("ann@example.org", ""));
         Signer(Secret).TryVerify(unsigned, out _, out _).Should().BeFalse();
     }
 

@@ -65,6 +65,23 @@ public sealed class BounceStreamFullTests(PostgresFixture postgres, NatsFixture 
         (await BouncedStatsAsync(smtp, recipient)).Should().Be(1, "once");
     }
 
+    [Fact]
+    public async Task A_report_sent_twice_is_one_event_and_one_stat()
+    {
+        await using var smtp = await SmtpHarness.StartAsync(postgres, nats);
+        await BounceStreamReader.KeepEventsAsync(nats.Url);
+        const string recipient = "twice@example.org";
+        var returnPath = smtp.ReturnPath(recipient);
+        var report = DeliveryReportMessages.Dsn(returnPath, recipient, "failed", "5.1.1", "smtp; 550 5.1.1 user unknown");
+
+        (await ReportSession.SendAsync(smtp.Endpoint, returnPath, report)).Should().StartWith("250");
+        (await ReportSession.SendAsync(smtp.Endpoint, returnPath, report)).Should().StartWith("250");
+
+        (await BounceStreamReader.ReadAsync(nats.Url)).Where(e => e.Event.Email == recipient).Should().ContainSingle()
+            .Which.MsgId.Should().StartWith("report:");
+        (await smtp.OutcomesAsync()).Where(o => o.Event.Email == recipient).Should().ContainSingle();
+    }
+
     private static async Task<long> BouncedStatsAsync(SmtpHarness smtp, string recipient)
     {
         await using var command = smtp.Host.Services.GetRequiredService<NpgsqlDataSource>()

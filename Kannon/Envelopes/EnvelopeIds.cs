@@ -39,7 +39,7 @@ internal static class EnvelopeIds
     /// </summary>
     public static string ReturnPath(string recipient, string batchId, string mac) => $"bump_{Base64Url(recipient)}.{mac}+{batchId}";
 
-    /// <summary>Splits a return path into recipient, Batch id and MAC (not verified here); false for anything else.</summary>
+    /// <summary>Splits a return path into recipient, Batch id and MAC (not verified here; empty when unsigned); false for anything else.</summary>
     public static bool TryParseReturnPath(string returnPath, out string recipient, out string batchId, out string mac)
     {
         recipient = "";
@@ -51,16 +51,18 @@ internal static class EnvelopeIds
             return false;
         }
 
-        // base64url never contains '.', so the last one before '+' starts the MAC.
+        // base64url never contains '.', so the last one before '+' starts the MAC. Without one it is the original's
+        // unsigned form (mail sent before ADR 0011): parsed, with an empty MAC that never verifies.
         var local = returnPath["bump_".Length..plus];
         var dot = local.LastIndexOf('.');
-        if (dot <= 0 || dot == local.Length - 1 || !TryFromBase64Url(local[..dot], out recipient))
+        var encoded = dot < 0 ? local : local[..dot];
+        if (dot == 0 || dot == local.Length - 1 || !TryFromBase64Url(encoded, out recipient))
         {
             recipient = "";
             return false;
         }
 
-        mac = local[(dot + 1)..];
+        mac = dot < 0 ? "" : local[(dot + 1)..];
         batchId = returnPath[(plus + 1)..];
         return DomainOfBatch(batchId) is not null;
     }
