@@ -62,6 +62,7 @@ public sealed class ChartConfigurationTests
             ["nats_url"] = "nats://nats.example:4222",
             ["api:admin_token"] = "chart-test-admin-token-0123456789",
             ["sender:relay:password"] = "relay-secret",
+            ["bounce:secret"] = "chart-test-bounce-secret-0123456789abcdef",
         };
         foreach (var key in secretKeys.Select(FromEnvironmentName))
         {

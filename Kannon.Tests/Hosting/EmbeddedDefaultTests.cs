@@ -38,6 +38,7 @@ public sealed class EmbeddedDefaultTests
                 ProcessesUnder(dataDir).Should().NotBeEmpty("PostgreSQL and NATS run under data_dir");
                 File.Exists(Path.Combine(dataDir, "pg", "data", "PG_VERSION")).Should().BeTrue();
                 Directory.Exists(Path.Combine(dataDir, "nats", "jetstream")).Should().BeTrue();
+                File.ReadAllText(Path.Combine(dataDir, "bounce_secret")).Trim().Length.Should().BeGreaterThanOrEqualTo(32, "the embedded default keeps a bounce.secret");
                 File.Exists(Path.Combine(dataDir, "admin_token")).Should().BeTrue("the embedded default makes an operator token");
                 kannon.Output.Should().Contain("operator token");
 

@@ -96,5 +96,6 @@ public sealed class RoleWiringTests
             ["database_url"] = "postgres://kannon@127.0.0.1:1/none",
             ["nats_url"] = "nats://127.0.0.1:1",
             ["api:admin_token"] = "wiring-test-token-0123456789",
+            ["bounce:secret"] = "wiring-test-bounce-secret-0123456789abc",
         }), roles);
 }

@@ -13,6 +13,9 @@ internal sealed class KannonTestHost : IAsyncDisposable
 {
     public const string AdminToken = "test-admin-token-0123456789";
 
+    /// <summary>The return-path secret (bounce.secret) every test host signs and verifies with.</summary>
+    public const string BounceSecret = "test-bounce-secret-0123456789abcdefghij";
+
     private readonly WebApplication _app;
     private GrpcChannel? _channel;
 
@@ -37,6 +40,7 @@ internal sealed class KannonTestHost : IAsyncDisposable
         ["http:address"] = "127.0.0.1",
         ["smtp:address"] = "127.0.0.1:0",
         ["sender:hostname"] = "kannon.test",
+        ["bounce:secret"] = BounceSecret,
     };
 
     /// <param name="configureApp">Runs after the host's own mapping, before it starts: a test maps an endpoint of its own here (a stand-in gRPC service).</param>

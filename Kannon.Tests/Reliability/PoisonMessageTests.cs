@@ -131,7 +131,7 @@ public sealed class PoisonMessageTests(PostgresFixture postgres, NatsFixture nat
             EmailId = EnvelopeIds.EmailId(to, batchId),
             From = "Sender <news@sender.example>",
             To = to,
-            ReturnPath = EnvelopeIds.ReturnPath(to, batchId),
+            ReturnPath = EnvelopeIds.ReturnPath(to, batchId, "AAAAAAAAAAAAAAAAAAAAAA"),
             Body = Google.Protobuf.ByteString.CopyFrom(SenderHarness.SampleMessage(to)),
             ShouldRetry = true,
         }.ToByteArray();

@@ -64,7 +64,7 @@ public sealed class BounceReceiverOutageTests(PostgresFixture postgres, NatsFixt
         await using var session = await RawSmtpSession.ConnectAsync(endpoint);
         await session.CommandAsync("EHLO mx.example.net");
         (await session.CommandAsync("MAIL FROM:<>")).Should().StartWith("250");
-        (await session.CommandAsync($"RCPT TO:<{Kannon.Envelopes.EnvelopeIds.ReturnPath("ann@example.org", "msg_1@known.example.com")}>"))
+        (await session.CommandAsync($"RCPT TO:<{host.Services.GetRequiredService<Kannon.Envelopes.ReturnPathSigner>().ReturnPath("ann@example.org", "msg_1@known.example.com")}>"))
             .Should().StartWith("451 4.3.0");
         (await session.CommandAsync("RCPT TO:<someone@example.com>")).Should().StartWith("550 5.1.1", "what is no return path needs no database to refuse");
     }

@@ -59,7 +59,8 @@ internal sealed class SmtpHarness : IAsyncDisposable
         return new SmtpHarness(host, endpoint, domain, nats.Url);
     }
 
-    public string ReturnPath(string recipient) => EnvelopeIds.ReturnPath(recipient, BatchId);
+    /// <summary>The return path the Dispatcher would have signed for <paramref name="recipient"/> of this Batch.</summary>
+    public string ReturnPath(string recipient) => Host.Services.GetRequiredService<ReturnPathSigner>().ReturnPath(recipient, BatchId);
 
     /// <summary>Sends <paramref name="raw"/> from the null sender, as MTAs send reports.</summary>
     public async Task SendAsync(string raw, params string[] recipients)

@@ -13,11 +13,14 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
 
     public sealed record Claimed(
         long Id, string Email, string BatchId, string Domain, Dictionary<string, string> Fields,
-        TrackingPolicy Tracking, int Attempts, DateTimeOffset OriginalScheduledTime);
+        TrackingPolicy Tracking, int Attempts, DateTimeOffset OriginalScheduledTime, bool Suppressed = false);
 
     public sealed record InFlight(long Id, string Email, string BatchId, string Domain, int Attempts, DateTimeOffset OriginalScheduledTime);
 
-    /// <summary>Due scheduled Deliveries become dispatching; two Dispatchers never get the same row.</summary>
+    /// <summary>
+    /// Due scheduled Deliveries become dispatching; two Dispatchers never get the same row. Each says whether its
+    /// Domain suppressed the address since intake (the caller ends those instead of sending).
+    /// </summary>
     public async Task<List<Claimed>> ClaimDueAsync(int limit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
@@ -25,7 +28,8 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
             FROM (SELECT id FROM sending_pool_emails WHERE status = '{DeliveryStatus.Scheduled}' AND scheduled_time <= now()
                   ORDER BY scheduled_time LIMIT $1 FOR UPDATE SKIP LOCKED) c
             WHERE p.id = c.id
-            RETURNING p.id, p.email, p.message_id, p.domain, p.fields::text, p.tracking::text, p.send_attempts_cnt, p.original_scheduled_time
+            RETURNING p.id, p.email, p.message_id, p.domain, p.fields::text, p.tracking::text, p.send_attempts_cnt, p.original_scheduled_time,
+                {Suppression.SuppressionList.IsSuppressedSql("p.domain", "p.email")}
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = limit });
         var rows = new List<Claimed>(limit);
@@ -36,7 +40,7 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
                 reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
                 JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(4), Json) ?? [],
                 JsonSerializer.Deserialize<TrackingPolicy>(reader.GetString(5), Json) ?? TrackingPolicy.Default,
-                reader.GetInt32(6), reader.GetFieldValue<DateTimeOffset>(7)));
+                reader.GetInt32(6), reader.GetFieldValue<DateTimeOffset>(7), reader.GetBoolean(8)));
         }
 
         return rows;

@@ -1,4 +1,5 @@
 using Kannon.Data;
+using Kannon.Envelopes;
 using Kannon.Hosting.Configuration;
 using Kannon.Messaging;
 using Kannon.Pool;
@@ -24,11 +25,14 @@ internal static class DispatcherModule
         builder.Services.TryAddSingleton<Tracking.TrackingKeyRing>();
         builder.Services.TryAddSingleton<Tracking.TrackingTokens>();
         builder.Services.TryAddSingleton<Dkim.DkimSigners>();
+        builder.Services.AddReturnPaths(builder.Configuration);
         builder.Services.TryAddSingleton<Envelopes.EnvelopeBuilder>();
         builder.Services.TryAddTransient<PoolSignal>();
         builder.Services.AddSingleton<OutcomeWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutcomeWorker>());
         builder.Services.AddHostedService<DispatcherWorker>();
+        builder.Services.TryAddSingleton<Suppression.SuppressionList>();
+        builder.Services.AddHostedService<SuppressionWorker>();
         builder.Services.AddHostedService<QueueGauges>();
         return builder;
     }

@@ -91,6 +91,16 @@ internal sealed partial class DispatcherWorker(
 
     private async Task DispatchAsync(List<DispatchPool.Claimed> claimed, RetrySchedule schedule, CancellationToken cancellationToken)
     {
+        if (claimed.Any(c => c.Suppressed))
+        {
+            await EndSuppressedAsync(claimed.Where(c => c.Suppressed).ToList(), cancellationToken).ConfigureAwait(false);
+            claimed = claimed.Where(c => !c.Suppressed).ToList();
+            if (claimed.Count == 0)
+            {
+                return;
+            }
+        }
+
         await trackingKeys.EnsureSigningKeyAsync(cancellationToken).ConfigureAwait(false);
         var contents = await batches.GetAsync(claimed.Select(c => c.BatchId), cancellationToken).ConfigureAwait(false);
         var envelopes = new EmailToSend?[claimed.Count];
@@ -161,6 +171,19 @@ internal sealed partial class DispatcherWorker(
         }
     }
 
+    /// <summary>
+    /// Deliveries whose address their Domain suppressed after intake end as rejected (<c>suppressed</c>), their one
+    /// terminal outcome: published first with an id fixed by the Delivery, then the rows go.
+    /// </summary>
+    private async Task EndSuppressedAsync(List<DispatchPool.Claimed> suppressed, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await Task.WhenAll(suppressed.Select(d => publisher.PublishAsync(Subjects.Stats(Stats.StatTypes.Rejected),
+            Stats.Outcomes.Rejected(d.BatchId, d.Email, d.Domain, now, Suppression.SuppressionList.RejectionReason), $"rejected:{d.Id}", cancellationToken))).ConfigureAwait(false);
+        await pool.DeleteAsync(suppressed.Select(d => d.Id).ToList(), cancellationToken).ConfigureAwait(false);
+        LogSuppressed(logger, suppressed.Count);
+    }
+
     private async Task RetryOrFailAsync(List<DispatchPool.Claimed> deliveries, RetrySchedule schedule, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -187,6 +210,9 @@ internal sealed partial class DispatcherWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} Deliveries could not be dispatched and were rescheduled (first reason: {Reason})")]
     private static partial void LogDispatchFailed(ILogger logger, int count, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Count} due Deliveries ended as rejected: their address is suppressed")]
+    private static partial void LogSuppressed(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reclaimed {Dispatching} dispatching and {Sending} sending Deliveries")]
     private static partial void LogReclaimed(ILogger logger, int dispatching, int sending);

@@ -1,6 +1,7 @@
 using Kannon.Data;
 using Kannon.Messaging;
 using Kannon.Stats;
+using Kannon.Suppression;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -14,12 +15,15 @@ namespace Kannon.Dispatcher;
 /// <summary>
 /// Applies the Sender's outcomes to the Pool, a batch at a time: delivered and bounced Deliveries leave it;
 /// an error reschedules with backoff, or, with the retry budget spent, ends the Delivery as failed (the
-/// failed outcome is published before the row goes).
+/// failed outcome is published before the row goes). A permanent bounce the Sender saw (it carries the dispatch
+/// headers; the SMTP server's report bounces do not, they arrive as reports) that condemns the address also
+/// suppresses it, in the same pass (ADR 0012).
 /// </summary>
 internal sealed partial class OutcomeWorker(
     TopologyProvisioner topology,
     INatsJSContext jetStream,
     DispatchPool pool,
+    SuppressionList suppressions,
     EventPublisher publisher,
     IOptions<DispatcherOptions> options,
     TimeProvider time,
@@ -69,6 +73,7 @@ internal sealed partial class OutcomeWorker(
         var errors = new List<(string, string)>();
         var attempts = new Dictionary<(string, string), (long Id, int Attempt)>();
         var handled = new List<INatsJSMsg<StatsEvent>>(batch.Count);
+        var evidence = new List<SuppressionEvidence>();
         foreach (var message in batch)
         {
             if (message.Error is not null || message.Data is null)
@@ -81,8 +86,16 @@ internal sealed partial class OutcomeWorker(
             var stat = message.Data;
             switch (Outcomes.TypeOf(stat))
             {
-                case StatTypes.Delivered or StatTypes.Bounced:
+                case StatTypes.Delivered:
                     terminal.Add((stat.Email, stat.MessageId));
+                    break;
+                case StatTypes.Bounced:
+                    terminal.Add((stat.Email, stat.MessageId));
+                    if (DispatchHeaders.TryRead(message.Headers, out _, out _) && SuppressionRules.FromSenderBounce(stat) is { } entry)
+                    {
+                        evidence.Add(entry);
+                    }
+
                     break;
                 case StatTypes.Error:
                     errors.Add((stat.Email, stat.MessageId));
@@ -100,6 +113,7 @@ internal sealed partial class OutcomeWorker(
         try
         {
             await pool.DeleteByRecipientAsync(terminal, cancellationToken).ConfigureAwait(false);
+            await suppressions.AddAsync(evidence, cancellationToken).ConfigureAwait(false);
             if (errors.Count > 0)
             {
                 await RetryOrFailAsync(errors, attempts, schedule, cancellationToken).ConfigureAwait(false);

@@ -15,7 +15,7 @@ namespace Kannon.Envelopes;
 /// only shared state it reads is the tracking key ring, which the caller keeps fresh with
 /// <see cref="TrackingKeyRing.EnsureSigningKeyAsync"/>. Safe to call from several threads.
 /// </summary>
-internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens tokens, DkimSigners dkim, IOptions<TrackerOptions> tracker)
+internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens tokens, DkimSigners dkim, ReturnPathSigner returnPaths, IOptions<TrackerOptions> tracker)
 {
     private static readonly FormatOptions Ascii = Options(international: false);
 
@@ -48,7 +48,7 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
             var text = HtmlToText.Convert(html);
             html = Track(batch, recipient, html);
 
-            var returnPath = EnvelopeIds.ReturnPath(email, batch.BatchId);
+            var returnPath = returnPaths.ReturnPath(email, batch.BatchId);
             var unsubscribe = ListUnsubscribe(batch, recipient, returnPath);
             var message = Message(batch, recipient, emailId, OneLine(subject), buildTime, text, html, unsubscribe, out var international);
             var body = new MemoryStream((html.Length * 11 / 10) + text.Length + 2048);

@@ -33,24 +33,36 @@ internal static class EnvelopeIds
     }
 
     /// <summary>
-    /// The VERP return path (envelope MAIL FROM): <c>bump_&lt;base64url(recipient)&gt;+&lt;batch id&gt;</c>. The Batch id
-    /// ends in <c>@&lt;domain&gt;</c>, so bounces go to the sending domain's MX.
+    /// The VERP return path (envelope MAIL FROM): <c>bump_&lt;base64url(recipient)&gt;.&lt;mac&gt;+&lt;batch id&gt;</c>, the MAC
+    /// made by <see cref="ReturnPathSigner"/> (ADR 0011). The Batch id ends in <c>@&lt;domain&gt;</c>, so bounces go to the
+    /// sending domain's MX.
     /// </summary>
-    public static string ReturnPath(string recipient, string batchId) => $"bump_{Base64Url(recipient)}+{batchId}";
+    public static string ReturnPath(string recipient, string batchId, string mac) => $"bump_{Base64Url(recipient)}.{mac}+{batchId}";
 
-    /// <summary>Splits a return path back into recipient and Batch id; false for anything else.</summary>
-    public static bool TryParseReturnPath(string returnPath, out string recipient, out string batchId)
+    /// <summary>Splits a return path into recipient, Batch id and MAC (not verified here; empty when unsigned); false for anything else.</summary>
+    public static bool TryParseReturnPath(string returnPath, out string recipient, out string batchId, out string mac)
     {
         recipient = "";
         batchId = "";
+        mac = "";
         var plus = returnPath.IndexOf('+', StringComparison.Ordinal);
-        if (!returnPath.StartsWith("bump_", StringComparison.Ordinal) || plus < 0
-            || !TryFromBase64Url(returnPath["bump_".Length..plus], out recipient))
+        if (!returnPath.StartsWith("bump_", StringComparison.Ordinal) || plus < 0)
+        {
+            return false;
+        }
+
+        // base64url never contains '.', so the last one before '+' starts the MAC. Without one it is the original's
+        // unsigned form (mail sent before ADR 0011): parsed, with an empty MAC that never verifies.
+        var local = returnPath["bump_".Length..plus];
+        var dot = local.LastIndexOf('.');
+        var encoded = dot < 0 ? local : local[..dot];
+        if (dot == 0 || dot == local.Length - 1 || !TryFromBase64Url(encoded, out recipient))
         {
             recipient = "";
             return false;
         }
 
+        mac = dot < 0 ? "" : local[(dot + 1)..];
         batchId = returnPath[(plus + 1)..];
         return DomainOfBatch(batchId) is not null;
     }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Grpc.Core;
 using Kannon.Data;
+using Kannon.Suppression;
 using Kannon.Templates;
 using Kannon.Tracking;
 using Npgsql;
@@ -10,7 +11,8 @@ namespace Kannon.Mailer;
 
 /// <summary>
 /// Stores a send: the Batch, its transient Template (SendHTML), attachments and every accepted Delivery,
-/// in one transaction with a binary COPY. Returns only after commit: accepted means stored.
+/// in one transaction with a binary COPY. Returns only after commit: accepted means stored. Addresses the
+/// Domain suppresses are rejected (<c>suppressed</c>), found with one query for the whole Batch.
 /// </summary>
 internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time)
 {
@@ -53,6 +55,14 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         await InsertBatchAsync(connection, batchId, templateId, command, cancellationToken).ConfigureAwait(false);
 
         var (accepted, rejected) = RecipientScreen.Screen(command.Recipients);
+        var suppressed = await SuppressionList.SuppressedAmongAsync(connection, command.Domain, accepted.Select(r => r.Email), cancellationToken).ConfigureAwait(false);
+        if (suppressed.Count > 0)
+        {
+            rejected.AddRange(accepted.Where(r => suppressed.Contains(SuppressionList.Normalize(r.Email)))
+                .Select(r => new RejectedRecipient(r.Email, SuppressionList.RejectionReason)));
+            accepted = accepted.Where(r => !suppressed.Contains(SuppressionList.Normalize(r.Email))).ToList();
+        }
+
         var policy = TrackingModes.Resolve(ceiling, command.Tracking);
         await CopyDeliveriesAsync(connection, batchId, command, accepted, policy, cancellationToken).ConfigureAwait(false);
 

@@ -1,25 +1,37 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
+using Kannon.Data;
+using Kannon.Envelopes;
 using Kannon.Messaging;
+using Kannon.Protos.Bounce.Types;
 using Kannon.Stats;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using MimeKit;
 using SmtpServer;
 using SmtpServer.Protocol;
 using SmtpServer.Storage;
+using StatsEvent = Kannon.Protos.Stats.Types.Stats;
 
 namespace Kannon.Smtp;
 
 /// <summary>
-/// DATA for return paths: reads the report (<see cref="DeliveryReports"/>) and publishes <c>bounced</c> on
-/// <c>kannon.stats.bounced</c> for each RCPT's recipient and Batch. The 250 comes only after JetStream stored
-/// every bounce; a failed publish answers 451 so the remote server retries, and the Nats-Msg-Id (a hash of
-/// the message and the return path) makes that retry, or a resent copy, count once. A report that is not a
-/// bounce is logged and accepted. Nothing here may end the session's server: unreadable mail is a 554.
+/// DATA for return paths and the feedback address. A report to a return path we signed (ADR 0011) is read
+/// (<see cref="DeliveryReports"/>) and becomes a <c>Bounce</c> event on <c>kannon.bounce</c> and, when it is a
+/// bounce, the countable <c>bounced</c> stat on <c>kannon.stats.bounced</c>; an ARF complaint at the feedback
+/// address (<see cref="FeedbackReports"/>) naming a signed return path becomes a complaint event. A report to a
+/// return path we did not sign is answered exactly like a real one and records nothing. The 250 comes only
+/// after JetStream stored everything; a refused publish (stream full, NATS down) answers 451 so the remote
+/// server retries, and Nats-Msg-Ids derived from the report make that retry, or a resent copy, count once.
+/// Nothing here may end the session's server: unreadable mail is a 554.
 /// </summary>
-internal sealed partial class BounceMessageStore(EventPublisher publisher, TimeProvider time, ILogger<BounceMessageStore> logger)
-    : MessageStore
+internal sealed partial class BounceMessageStore(
+    EventPublisher publisher,
+    ReturnPathSigner returnPaths,
+    IOptions<SmtpOptions> options,
+    TimeProvider time,
+    ILogger<BounceMessageStore> logger) : MessageStore
 {
     // NATS.Net holds a publish while it reconnects; the remote server should hear 451 well before its own timeout.
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(10);
@@ -43,24 +55,18 @@ internal sealed partial class BounceMessageStore(EventPublisher publisher, TimeP
         publishTimeout.CancelAfter(PublishTimeout);
         try
         {
-            foreach (var to in transaction.To)
+            var (reports, stats) = Read(message, raw, transaction.To);
+
+            // The events first: a report whose stat was stored but whose event was refused would be resent, and
+            // a second stat after the duplicate window would count twice; a second event changes nothing.
+            foreach (var (report, id) in reports)
             {
-                if (!BounceAddress.TryParse(to, out var recipient, out var batchId, out var domain))
-                {
-                    continue;   // refused at RCPT already
-                }
+                await publisher.PublishAsync(Subjects.Bounce, report, id, publishTimeout.Token).ConfigureAwait(false);
+            }
 
-                var verdict = DeliveryReports.Read(message, recipient);
-                if (!verdict.IsBounce)
-                {
-                    LogNotABounce(logger, batchId, verdict.Message);
-                    continue;
-                }
-
-                var stat = Outcomes.Bounced(batchId, recipient, domain, time.GetUtcNow(), verdict.Permanent, verdict.Code, verdict.Message);
-                await publisher.PublishAsync(Subjects.Stats(StatTypes.Bounced), stat, MessageId(raw, to.User + "@" + to.Host), publishTimeout.Token)
-                    .ConfigureAwait(false);
-                LogBounce(logger, batchId, verdict.Permanent, verdict.Code);
+            foreach (var (stat, id) in stats)
+            {
+                await publisher.PublishAsync(Subjects.Stats(StatTypes.Bounced), stat, id, publishTimeout.Token).ConfigureAwait(false);
             }
         }
         catch (PublishException e)
@@ -83,14 +89,89 @@ internal sealed partial class BounceMessageStore(EventPublisher publisher, TimeP
         return SmtpReplies.Accepted;
     }
 
-    /// <summary>Same message to the same return path = same id, so JetStream stores one bounce for a retried or resent report.</summary>
-    internal static string MessageId(byte[] raw, string returnPath)
+    /// <summary>What one message says, per RCPT: the events and stats to publish, each with its Nats-Msg-Id.</summary>
+    private (List<(Bounce, string)> Reports, List<(StatsEvent, string)> Stats) Read(MimeMessage message, byte[] raw, IEnumerable<SmtpServer.Mail.IMailbox> recipients)
+    {
+        var reports = new List<(Bounce, string)>();
+        var stats = new List<(StatsEvent, string)>();
+        var arrivedAt = time.GetUtcNowForDatabase();
+        var reportHash = SHA256.HashData(raw);
+        var feedbackRead = false;
+        foreach (var to in recipients)
+        {
+            var rcpt = to.User + "@" + to.Host;
+            if (BounceMailboxFilter.IsFeedbackAddress(to, options.Value))
+            {
+                if (!feedbackRead && ReadComplaint(message, arrivedAt, reportHash) is { } complaint)
+                {
+                    reports.Add((complaint, MessageId("report", raw, rcpt)));
+                }
+
+                feedbackRead = true;
+                continue;
+            }
+
+            if (BounceAddress.Parse(to) is not { } address)
+            {
+                continue;   // refused at RCPT already
+            }
+
+            if (!address.IsSignedBy(returnPaths))
+            {
+                // Same reply as a real report; nothing recorded, so a forged DSN cannot suppress anybody.
+                LogUnsigned(logger, address.Domain);
+                continue;
+            }
+
+            var verdict = DeliveryReports.Read(message, address.Recipient);
+            if (verdict.IsReport)
+            {
+                reports.Add((BounceEvents.Dsn(address, verdict, arrivedAt, reportHash), MessageId("report", raw, rcpt)));
+            }
+
+            if (!verdict.IsBounce)
+            {
+                LogNotABounce(logger, address.BatchId, verdict.Message);
+                continue;
+            }
+
+            var stat = Outcomes.Bounced(address.BatchId, address.Recipient, address.Domain, arrivedAt, verdict.Permanent, verdict.Code, verdict.Message);
+            stats.Add((stat, MessageId("bounce", raw, rcpt)));
+            LogBounce(logger, address.BatchId, verdict.Permanent, verdict.Code);
+        }
+
+        return (reports, stats);
+    }
+
+    private Bounce? ReadComplaint(MimeMessage message, DateTimeOffset arrivedAt, byte[] reportHash)
+    {
+        if (FeedbackReports.Read(message) is not { } report)
+        {
+            LogNotAComplaint(logger);
+            return null;
+        }
+
+        // Only a return path we signed names the complained-about Delivery: a Message-ID is guessable by any
+        // other recipient of the same Batch, so on its own it would let anyone suppress anyone (ADR 0011).
+        var about = report.ReturnPaths.Select(BounceAddress.Parse).FirstOrDefault(a => a is not null && a.IsSignedBy(returnPaths));
+        if (about is null)
+        {
+            LogComplaintUnsigned(logger, report.FeedbackType, report.MessageId ?? "none");
+            return null;
+        }
+
+        LogComplaint(logger, about.BatchId, report.FeedbackType);
+        return BounceEvents.Complaint(about, report, arrivedAt, reportHash);
+    }
+
+    /// <summary>Same message to the same address = same id, so JetStream stores one event for a retried or resent report.</summary>
+    internal static string MessageId(string kind, byte[] raw, string rcpt)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(raw);
         hash.AppendData([0]);
-        hash.AppendData(Encoding.UTF8.GetBytes(returnPath.ToLowerInvariant()));
-        return "bounce:" + Convert.ToHexStringLower(hash.GetHashAndReset());
+        hash.AppendData(Encoding.UTF8.GetBytes(rcpt.ToLowerInvariant()));
+        return kind + ":" + Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Bounce report for Batch {BatchId}: permanent={Permanent}, code {Code}")]
@@ -99,10 +180,22 @@ internal sealed partial class BounceMessageStore(EventPublisher publisher, TimeP
     [LoggerMessage(Level = LogLevel.Information, Message = "Report for Batch {BatchId} is not a bounce: {Why}")]
     private static partial void LogNotABounce(ILogger logger, string batchId, string why);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Report to a return path of {Domain} that we did not sign: accepted, nothing recorded")]
+    private static partial void LogUnsigned(ILogger logger, string domain);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Complaint ({FeedbackType}) about Batch {BatchId}")]
+    private static partial void LogComplaint(ILogger logger, string batchId, string feedbackType);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Complaint ({FeedbackType}, Message-ID {MessageId}) names no return path we signed: accepted, nothing recorded")]
+    private static partial void LogComplaintUnsigned(ILogger logger, string feedbackType, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Mail to the feedback address is not an ARF feedback report: accepted, nothing recorded")]
+    private static partial void LogNotAComplaint(ILogger logger);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused an unreadable message of {Bytes} bytes: {Reason}")]
     private static partial void LogUnreadable(ILogger logger, int bytes, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not publish a bounce, answering 451 so the sender retries: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not publish a report, answering 451 so the sender retries: {Reason}")]
     private static partial void LogPublishFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reading a report failed, answering 451 so the sender retries")]

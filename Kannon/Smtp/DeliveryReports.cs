@@ -20,10 +20,12 @@ internal static partial class DeliveryReports
     public static ReportVerdict Read(MimeMessage message, string recipient)
     {
         var statusParts = Parts(message.Body).Where(IsDeliveryStatus).ToList();
-        var blocks = statusParts.SelectMany(RecipientBlocks).ToList();
+        var groups = statusParts.SelectMany(StatusGroups).ToList();
+        var blocks = groups.Where(g => g.Contains("Action")).ToList();
         if (blocks.Count > 0)
         {
-            return FromBlocks(blocks, recipient);
+            var reportingMta = groups.Select(g => g["Reporting-MTA"]).FirstOrDefault(v => v is not null);
+            return FromBlocks(blocks, recipient) with { ReportingMta = Truncate(AfterType(reportingMta)) };
         }
 
         return FromText(Parts(message.Body).Select(TextOf).Where(t => t.Length > 0));
@@ -35,11 +37,17 @@ internal static partial class DeliveryReports
         if (failed.Count == 0)
         {
             var actions = string.Join(", ", blocks.Select(b => FirstToken(b["Action"]).ToLowerInvariant()).Distinct());
-            return ReportVerdict.NotABounce($"delivery status report with action {actions}");
+            var about = Naming(blocks, recipient) ?? blocks[0];
+            return ReportVerdict.NotABounce($"delivery status report with action {actions}") with
+            {
+                Action = FirstToken(about["Action"]).ToLowerInvariant(),
+                Status = FirstToken(about["Status"]),
+                Diagnostic = Truncate(Clean(about["Diagnostic-Code"])),
+            };
         }
 
         // One recipient per Envelope (VERP), so normally one block; prefer the one naming our recipient.
-        var block = failed.FirstOrDefault(b => Names(b["Final-Recipient"], recipient) || Names(b["Original-Recipient"], recipient)) ?? failed[0];
+        var block = Naming(failed, recipient) ?? failed[0];
         var status = FirstToken(block["Status"]);
         var diagnostic = Clean(block["Diagnostic-Code"]);
         var diagnosticCode = diagnostic.Length > 0 && DiagnosticReply().Match(diagnostic) is { Success: true } m ? uint.Parse(m.Groups["code"].Value) : (uint?)null;
@@ -47,8 +55,16 @@ internal static partial class DeliveryReports
         var permanent = statusClass is { } c ? c == '5' : diagnosticCode is not { } d || d >= 500;
         var code = diagnosticCode is { } reply && reply / 100 == (permanent ? 5u : 4u) ? reply : permanent ? 550u : 450u;
         var text = diagnostic.Length > 0 ? diagnostic : status.Length > 0 ? status : "failed";
-        return ReportVerdict.Bounced(permanent, code, Truncate(text));
+        return ReportVerdict.Bounced(permanent, code, Truncate(text)) with
+        {
+            Action = "failed",
+            Status = status,
+            Diagnostic = Truncate(diagnostic),
+        };
     }
+
+    private static HeaderList? Naming(List<HeaderList> blocks, string recipient) =>
+        blocks.FirstOrDefault(b => Names(b["Final-Recipient"], recipient) || Names(b["Original-Recipient"], recipient));
 
     private static ReportVerdict FromText(IEnumerable<string> texts)
     {
@@ -56,12 +72,24 @@ internal static partial class DeliveryReports
         {
             if (DiagnosticLine().Match(text) is { Success: true } diagnostic)
             {
-                return ReportVerdict.Bounced(true, uint.Parse(diagnostic.Groups["code"].Value), Truncate(Clean(diagnostic.Groups["value"].Value)));
+                var value = Truncate(Clean(diagnostic.Groups["value"].Value));
+                return ReportVerdict.Bounced(true, uint.Parse(diagnostic.Groups["code"].Value), value) with
+                {
+                    Action = "failed",
+                    Status = EnhancedStatus().Match(value) is { Success: true } s ? s.Value : "",
+                    Diagnostic = value,
+                };
             }
 
             if (ReplyLine().Match(text) is { Success: true } reply)
             {
-                return ReportVerdict.Bounced(true, uint.Parse(reply.Groups["code"].Value), Truncate(Clean(reply.Value)));
+                var value = Truncate(Clean(reply.Value));
+                return ReportVerdict.Bounced(true, uint.Parse(reply.Groups["code"].Value), value) with
+                {
+                    Action = "failed",
+                    Status = reply.Groups["status"].Value,
+                    Diagnostic = value,
+                };
             }
         }
 
@@ -91,57 +119,24 @@ internal static partial class DeliveryReports
         }
     }
 
-    private static bool IsDeliveryStatus(MimeEntity part) =>
+    internal static bool IsDeliveryStatus(MimeEntity part) =>
         part is MessageDeliveryStatus
         || part.ContentType.IsMimeType("message", "delivery-status")
         || part.ContentType.IsMimeType("message", "global-delivery-status");
 
-    /// <summary>The per-recipient field groups of a delivery-status part (the groups that have an Action).</summary>
-    private static IEnumerable<HeaderList> RecipientBlocks(MimeEntity part)
+    /// <summary>The field groups of a delivery-status part: the per-message one (Reporting-MTA) and one per recipient (with an Action).</summary>
+    private static IEnumerable<HeaderList> StatusGroups(MimeEntity part)
     {
         if (part is MessageDeliveryStatus status)
         {
-            return status.StatusGroups.Where(g => g.Contains("Action"));
+            return status.StatusGroups;
         }
 
         // message/global-delivery-status (RFC 6533): the same fields in UTF-8, not typed by MimeKit.
-        return ParseGroups(TextOf(part)).Where(g => g.Contains("Action"));
+        return ReportFields.Parse(TextOf(part));
     }
 
-    private static IEnumerable<HeaderList> ParseGroups(string text)
-    {
-        foreach (var group in BlankLines().Split(text.Replace("\r\n", "\n", StringComparison.Ordinal)))
-        {
-            var headers = new HeaderList();
-            string? name = null;
-            var value = "";
-            foreach (var line in group.Split('\n'))
-            {
-                if (line.Length > 0 && char.IsWhiteSpace(line[0]) && name is not null)
-                {
-                    value += " " + line.Trim();
-                    continue;
-                }
-
-                if (name is not null)
-                {
-                    headers.Add(name, value);
-                }
-
-                var colon = line.IndexOf(':', StringComparison.Ordinal);
-                (name, value) = colon > 0 ? (line[..colon].Trim(), line[(colon + 1)..].Trim()) : (null, "");
-            }
-
-            if (name is not null)
-            {
-                headers.Add(name, value);
-            }
-
-            yield return headers;
-        }
-    }
-
-    private static string TextOf(MimeEntity entity)
+    internal static string TextOf(MimeEntity entity)
     {
         switch (entity)
         {
@@ -162,6 +157,9 @@ internal static partial class DeliveryReports
     private static bool Names(string? field, string recipient) =>
         field is not null && field.Trim().EndsWith(recipient, StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>"dns; mx.example.net" → "mx.example.net".</summary>
+    private static string AfterType(string? value) => value is null ? "" : Clean(value[(value.IndexOf(';', StringComparison.Ordinal) + 1)..]);
+
     private static string FirstToken(string? value) => value?.Trim().Split([' ', '\t', '(', ';'], 2)[0] ?? "";
 
     private static string Clean(string? value) => value is null ? "" : Whitespace().Replace(value, " ").Trim();
@@ -176,19 +174,35 @@ internal static partial class DeliveryReports
     private static partial Regex DiagnosticLine();
 
     // A 5xx reply with an enhanced status code, as MTAs quote them in plain-text bounces.
-    [GeneratedRegex(@"^[ \t]*(?<code>5\d\d)[ \t-]+5\.\d{1,3}\.\d{1,3}\b[^\r\n]*", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^[ \t]*(?<code>5\d\d)[ \t-]+(?<status>5\.\d{1,3}\.\d{1,3})\b[^\r\n]*", RegexOptions.Multiline)]
     private static partial Regex ReplyLine();
+
+    [GeneratedRegex(@"\b[245]\.\d{1,3}\.\d{1,3}\b")]
+    private static partial Regex EnhancedStatus();
 
     [GeneratedRegex(@"\s+")]
     private static partial Regex Whitespace();
 
-    [GeneratedRegex(@"\n[ \t]*\n")]
-    private static partial Regex BlankLines();
 }
 
-/// <summary>A report's meaning for one recipient: a bounce with its reply, or why it is not one.</summary>
+/// <summary>
+/// A report's meaning for one recipient: a bounce with its reply, or why it is not one. <see cref="Action"/>,
+/// <see cref="Status"/>, <see cref="Diagnostic"/> and <see cref="ReportingMta"/> are what the report itself said
+/// (empty when it said nothing recognisable): the evidence a <c>Bounce</c> event carries.
+/// </summary>
 internal sealed record ReportVerdict(bool IsBounce, bool Permanent, uint Code, string Message)
 {
+    public string Action { get; init; } = "";
+
+    public string Status { get; init; } = "";
+
+    public string Diagnostic { get; init; } = "";
+
+    public string ReportingMta { get; init; } = "";
+
+    /// <summary>A delivery status for this recipient (any action) or a recognised bounce: worth a <c>Bounce</c> event.</summary>
+    public bool IsReport => IsBounce || Action.Length > 0;
+
     public static ReportVerdict Bounced(bool permanent, uint code, string message) => new(true, permanent, code, message);
 
     public static ReportVerdict NotABounce(string why) => new(false, false, 0, why);

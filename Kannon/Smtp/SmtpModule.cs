@@ -1,4 +1,5 @@
 using Kannon.Data;
+using Kannon.Envelopes;
 using Kannon.Hosting.Configuration;
 using Kannon.Messaging;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +19,7 @@ internal static partial class SmtpModule
         builder.AddDatabase();     // which domains are ours
         builder.AddMessaging();
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddReturnPaths(builder.Configuration);
         builder.Services.TryAddSingleton<SendingDomains>();
         builder.Services.TryAddSingleton<BounceMailboxFilter>();
         builder.Services.TryAddSingleton<BounceMessageStore>();

@@ -28,8 +28,20 @@ internal sealed class SmtpOptions : IValidatedOptions
     [ConfigurationKeyName("max_recipients")]
     public int MaxRecipients { get; set; } = 50;
 
+    /// <summary>Where mailbox providers send ARF complaints (their feedback loop); empty = <c>fbl@&lt;domain&gt;</c>.</summary>
+    [ConfigurationKeyName("feedback_address")]
+    public string FeedbackAddress { get; set; } = "";
+
+    /// <summary>The feedback address in effect.</summary>
+    internal string FeedbackMailbox => string.IsNullOrWhiteSpace(FeedbackAddress) ? $"fbl@{Domain}" : FeedbackAddress.Trim();
+
     public IEnumerable<string> Validate()
     {
+        if (FeedbackMailbox.IndexOf('@', StringComparison.Ordinal) is <= 0 || FeedbackMailbox.EndsWith('@'))
+        {
+            yield return $"smtp.feedback_address: '{FeedbackAddress}' is not an address";
+        }
+
         if (!TryParseAddress(Address, out _, out _))
         {
             yield return $"smtp.address: '{Address}' is not host:port or :port";

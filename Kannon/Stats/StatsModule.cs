@@ -20,6 +20,8 @@ internal static class StatsModule
         builder.Services.AddSingleton<StatsRecorder>();
         builder.Services.AddSingleton<StatsRetention>();
         builder.Services.AddHostedService<StatsWorker>();
+        builder.Services.AddSingleton<BounceEvidence>();
+        builder.Services.AddHostedService<BounceEvidenceWorker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StatsRetention>());
         return builder;
     }

@@ -7,7 +7,8 @@ namespace Kannon.Validator;
 /// <summary>The Validator's SQL on the Pool: claim with SKIP LOCKED, settle in one statement each, reclaim the stranded.</summary>
 internal sealed class ValidationPool(NpgsqlDataSource dataSource)
 {
-    public sealed record Claimed(long Id, string Email, string BatchId, string Domain, DateTimeOffset CreatedAt);
+    /// <param name="Suppressed">the Domain suppresses the address (it was suppressed after intake looked)</param>
+    public sealed record Claimed(long Id, string Email, string BatchId, string Domain, DateTimeOffset CreatedAt, bool Suppressed = false);
 
     public async Task<List<Claimed>> ClaimAsync(int limit, CancellationToken cancellationToken)
     {
@@ -16,14 +17,14 @@ internal sealed class ValidationPool(NpgsqlDataSource dataSource)
             FROM (SELECT id FROM sending_pool_emails WHERE status = '{DeliveryStatus.ToValidate}'
                   ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) c
             WHERE p.id = c.id
-            RETURNING p.id, p.email, p.message_id, p.domain, p.created_at
+            RETURNING p.id, p.email, p.message_id, p.domain, p.created_at, {Suppression.SuppressionList.IsSuppressedSql("p.domain", "p.email")}
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = limit });
         var rows = new List<Claimed>(limit);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            rows.Add(new Claimed(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4)));
+            rows.Add(new Claimed(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4), reader.GetBoolean(5)));
         }
 
         return rows;

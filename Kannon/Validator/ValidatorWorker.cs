@@ -9,7 +9,8 @@ using Npgsql;
 namespace Kannon.Validator;
 
 /// <summary>
-/// Claims to_validate Deliveries in batches, checks each address, publishes accepted / rejected, then
+/// Claims to_validate Deliveries in batches, checks each address (syntax, and that its Domain does not suppress
+/// it: reason <c>suppressed</c>), publishes accepted / rejected, then
 /// schedules the valid ones and removes the invalid ones. Outcomes are published before the Pool changes,
 /// with ids fixed by the Delivery, so a crash in between republishes the same events (deduplicated).
 /// </summary>
@@ -71,7 +72,13 @@ internal sealed partial class ValidatorWorker(
         foreach (var delivery in claimed)
         {
             // The event's time is the Delivery's creation: fixed, so a republished event is the same event.
-            if (EmailAddressRules.IsValid(delivery.Email, out var reason))
+            if (delivery.Suppressed)
+            {
+                invalid.Add(delivery.Id);
+                var stat = Outcomes.Rejected(delivery.BatchId, delivery.Email, delivery.Domain, delivery.CreatedAt, Suppression.SuppressionList.RejectionReason);
+                publishes.Add(publisher.PublishAsync(Subjects.Stats(StatTypes.Rejected), stat, $"rejected:{delivery.Id}", cancellationToken));
+            }
+            else if (EmailAddressRules.IsValid(delivery.Email, out var reason))
             {
                 valid.Add(delivery.Id);
                 var stat = Outcomes.Accepted(delivery.BatchId, delivery.Email, delivery.Domain, delivery.CreatedAt);

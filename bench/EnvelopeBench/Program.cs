@@ -16,7 +16,7 @@ using var rsa = RSA.Create(2048);
 var key = new TrackingKey("key_bench", RandomNumberGenerator.GetBytes(32), DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(180));
 var ring = new TrackingKeyRing([key], TimeSpan.FromDays(90), TimeProvider.System);
 var builder = new EnvelopeBuilder(new TemplateRenderer(), new TrackingTokens(ring, TimeProvider.System), new DkimSigners(),
-    Options.Create(new TrackerOptions()));
+    new ReturnPathSigner(Options.Create(new BounceOptions { Secret = "bench-bounce-secret-0123456789abcdef" })), Options.Create(new TrackerOptions()));
 
 var batch = new EnvelopeBatch
 {

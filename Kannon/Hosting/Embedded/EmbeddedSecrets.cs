@@ -5,7 +5,8 @@ namespace Kannon.Hosting.Embedded;
 
 /// <summary>
 /// Secrets the embedded default makes up once and keeps under data_dir, so a newcomer's
-/// <c>kannon --run-all</c> starts with nothing configured: the operator token, printed when created.
+/// <c>kannon --run-all</c> starts with nothing configured: the operator token, printed when created, and the
+/// return-path secret (<c>bounce.secret</c>), kept so bounces of mail sent before a restart still verify.
 /// </summary>
 internal static class EmbeddedSecrets
 {
@@ -22,6 +23,12 @@ internal static class EmbeddedSecrets
         {
             values["api:admin_token"] = ReadOrCreate(dataDir, "admin_token", created =>
                 output.WriteLine($"kannon: generated the operator token (kept in {created}): {File.ReadAllText(created).Trim()}"));
+        }
+
+        if ((roles.Dispatcher || roles.Smtp) && string.IsNullOrWhiteSpace(configuration["bounce:secret"]))
+        {
+            values["bounce:secret"] = ReadOrCreate(dataDir, "bounce_secret", created =>
+                output.WriteLine($"kannon: generated the return-path secret bounce.secret (kept in {created})"));
         }
 
         return values;

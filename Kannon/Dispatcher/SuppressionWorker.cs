@@ -1,0 +1,111 @@
+using Kannon.Messaging;
+using Kannon.Suppression;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using Npgsql;
+using Bounce = Kannon.Protos.Bounce.Types.Bounce;
+
+namespace Kannon.Dispatcher;
+
+/// <summary>
+/// The suppression list's writer for reports (ADR 0012): consumes <c>kannon.bounce</c> (durable
+/// <c>dispatcher-bounce</c>) a batch at a time and suppresses what <see cref="SuppressionRules.FromReport"/> says
+/// condemns an address. Insertion is idempotent, so a redelivered batch changes nothing. The Deliveries still
+/// pending for a suppressed address end at their next claim (<see cref="DispatchPool.ClaimDueAsync"/>).
+/// </summary>
+internal sealed partial class SuppressionWorker(
+    TopologyProvisioner topology,
+    INatsJSContext jetStream,
+    SuppressionList suppressions,
+    ILogger<SuppressionWorker> logger) : BackgroundService
+{
+    private const int BatchSize = 200;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await topology.EnsureAsync(stoppingToken).ConfigureAwait(false);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var consumer = await jetStream.GetConsumerAsync(Topology.BounceStream, Topology.DispatcherBounceConsumer, stoppingToken).ConfigureAwait(false);
+                while (!stoppingToken.IsCancellationRequested)
+                {
+                    var batch = new List<INatsJSMsg<Bounce>>(BatchSize);
+                    await foreach (var message in consumer.FetchAsync(new NatsJSFetchOpts { MaxMsgs = BatchSize, Expires = TimeSpan.FromSeconds(2) },
+                        ProtobufSerializer<Bounce>.Default, stoppingToken).ConfigureAwait(false))
+                    {
+                        batch.Add(message);
+                    }
+
+                    if (batch.Count > 0)
+                    {
+                        await HandleAsync(batch, stoppingToken).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException)
+            {
+                LogConsumeFailed(logger, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private async Task HandleAsync(List<INatsJSMsg<Bounce>> batch, CancellationToken cancellationToken)
+    {
+        var evidence = new List<SuppressionEvidence>();
+        var handled = new List<INatsJSMsg<Bounce>>(batch.Count);
+        foreach (var message in batch)
+        {
+            if (message.Error is not null || message.Data is null)
+            {
+                LogUndecodable(logger, message.Error?.Message ?? "empty payload");
+                await message.GiveUpAsync("undecodable Bounce payload").ConfigureAwait(false);
+                continue;
+            }
+
+            if (SuppressionRules.FromReport(message.Data) is { } entry)
+            {
+                evidence.Add(entry);
+            }
+
+            handled.Add(message);
+        }
+
+        try
+        {
+            var added = await suppressions.AddAsync(evidence, cancellationToken).ConfigureAwait(false);
+            if (added > 0)
+            {
+                LogSuppressed(logger, added);
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            LogApplyFailed(logger, handled.Count, e.Message);
+            await Task.WhenAll(handled.Select(m => m.RetryLaterAsync().AsTask())).ConfigureAwait(false);
+            return;
+        }
+
+        await Task.WhenAll(handled.Select(m => m.AckAsync(cancellationToken: cancellationToken).AsTask())).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Bounce consumer failed, reconnecting: {Reason}")]
+    private static partial void LogConsumeFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Undecodable Bounce event terminated: {Reason}")]
+    private static partial void LogUndecodable(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Suppressed {Count} addresses from reports")]
+    private static partial void LogSuppressed(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record {Count} reports, redelivering later: {Reason}")]
+    private static partial void LogApplyFailed(ILogger logger, int count, string reason);
+}

@@ -1,0 +1,105 @@
+using Kannon.Messaging;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using Npgsql;
+using Bounce = Kannon.Protos.Bounce.Types.Bounce;
+using BounceKind = Kannon.Protos.Bounce.Types.BounceKind;
+
+namespace Kannon.Stats;
+
+/// <summary>
+/// Keeps a report's evidence beside the <c>bounced</c> stat it produced: consumes <c>kannon.bounce</c> (durable
+/// <c>stats-bounce</c>) and writes the report (action, status, diagnostic, reporting MTA, hash) into that stat
+/// row's data as <c>report</c>. It never inserts a row and never touches <c>aggregated_stats</c>, so nothing is
+/// counted twice. A failed DSN whose stat is not stored yet (the two streams are consumed independently) is
+/// asked again later, within the consumer's delivery bound; reports that made no stat (delayed DSNs,
+/// complaints, unsubscribes) have nothing to stand beside and are only acknowledged: their evidence is the
+/// suppression row.
+/// </summary>
+internal sealed partial class BounceEvidenceWorker(
+    TopologyProvisioner topology,
+    INatsJSContext jetStream,
+    BounceEvidence evidence,
+    ILogger<BounceEvidenceWorker> logger) : BackgroundService
+{
+    private const int BatchSize = 200;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await topology.EnsureAsync(stoppingToken).ConfigureAwait(false);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var consumer = await jetStream.GetConsumerAsync(Topology.BounceStream, Topology.StatsBounceConsumer, stoppingToken).ConfigureAwait(false);
+                while (!stoppingToken.IsCancellationRequested)
+                {
+                    var batch = new List<INatsJSMsg<Bounce>>(BatchSize);
+                    await foreach (var message in consumer.FetchAsync(new NatsJSFetchOpts { MaxMsgs = BatchSize, Expires = TimeSpan.FromSeconds(2) },
+                        ProtobufSerializer<Bounce>.Default, stoppingToken).ConfigureAwait(false))
+                    {
+                        batch.Add(message);
+                    }
+
+                    foreach (var message in batch)
+                    {
+                        await HandleAsync(message, CancellationToken.None).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException)
+            {
+                LogConsumeFailed(logger, e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private async Task HandleAsync(INatsJSMsg<Bounce> message, CancellationToken cancellationToken)
+    {
+        if (message.Error is not null || message.Data is not { } report)
+        {
+            LogUndecodable(logger, message.Error?.Message ?? "empty payload");
+            await message.GiveUpAsync("undecodable Bounce payload").ConfigureAwait(false);
+            return;
+        }
+
+        if (report.Kind != BounceKind.Dsn || !report.Action.Equals("failed", StringComparison.OrdinalIgnoreCase))
+        {
+            await message.AckAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            if (await evidence.AttachAsync(report, cancellationToken).ConfigureAwait(false))
+            {
+                await message.AckAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await message.RetryLaterAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            LogStoreFailed(logger, e.Message);
+            await message.RetryLaterAsync().ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Bounce evidence consumer failed, reconnecting: {Reason}")]
+    private static partial void LogConsumeFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Undecodable Bounce event terminated: {Reason}")]
+    private static partial void LogUndecodable(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store bounce evidence, redelivering later: {Reason}")]
+    private static partial void LogStoreFailed(ILogger logger, string reason);
+}
