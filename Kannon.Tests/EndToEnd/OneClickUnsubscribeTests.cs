@@ -3,7 +3,9 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Kannon.Hosting;
 using Kannon.Protos.Admin.ApiV1;
-using Kannon.Protos.Bounce.Types;
+using Kannon.Suppression;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using Kannon.Protos.Mailer.ApiV1;
 using Kannon.Protos.Mailer.Types;
 using Kannon.Tests.Infrastructure;
@@ -52,10 +54,12 @@ public sealed partial class OneClickUnsubscribeTests(PostgresFixture postgres) :
             new StringContent("List-Unsubscribe=One-Click", Encoding.ASCII, "application/x-www-form-urlencoded"));
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
-        var bounce = (await BounceStreamReader.ReadAsync(harness.Nats.Url, b => b.MessageId == sent.MessageId)).Should().ContainSingle().Subject.Event;
-        bounce.Kind.Should().Be(BounceKind.Unsubscribe);
-        bounce.Email.Should().Be(recipient);
-        bounce.Domain.Should().Be(harness.Domain);
+        // The Dispatcher turns the unsubscribe event into the Domain's suppression.
+        var suppressions = new SuppressionList(harness.Host.Services.GetRequiredService<NpgsqlDataSource>());
+        var suppressed = await Eventually.ReturnsAsync(() => suppressions.FindAsync(harness.Domain, recipient, CancellationToken.None), s => s is not null, Patience,
+            "the unsubscribe suppresses the address");
+        suppressed!.Reason.Should().Be(SuppressionReason.Unsubscribe);
+        suppressed.MessageId.Should().Be(sent.MessageId);
         var stats = await Eventually.ReturnsAsync(() => harness.StatsOfAsync(sent.MessageId), s => s.Any(x => x.Type == "unsubscribed"), Patience,
             "the Stats worker records the unsubscribed outcome");
         stats.Where(s => s.Type == "unsubscribed").Should().ContainSingle().Which.Email.Should().Be(recipient);
