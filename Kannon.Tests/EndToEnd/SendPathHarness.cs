@@ -35,7 +35,7 @@ internal sealed class SendPathHarness : IAsyncDisposable
     public MailerClient Mailer { get; private set; } = null!;
 
     public static async Task<SendPathHarness> StartAsync(PostgresFixture postgres, IDictionary<string, string?>? overrides = null, bool receiverUp = true, Roles? roles = null,
-        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configureServices = null)
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configureServices = null, string? domainName = null)
     {
         // Its own nats-server: two harnesses sharing streams would deliver each other's Envelopes.
         var nats = new NatsFixture();
@@ -63,7 +63,7 @@ internal sealed class SendPathHarness : IAsyncDisposable
 
         harness._settings = settings;
         harness.Host = await KannonTestHost.StartAsync(roles ?? new Roles(Api: true, Validator: true, Dispatcher: true, Sender: true, Stats: true), settings, configureServices);
-        harness.Domain = AdminClients.NewDomainName("e2e");
+        harness.Domain = domainName ?? AdminClients.NewDomainName("e2e");
         var admin = harness.Host.Admin();
         var domain = await admin.CreateDomainAsync(new CreateDomainRequest { Domain = harness.Domain });
         harness.DkimPublicKey = domain.DkimPubKey;
