@@ -77,13 +77,36 @@ internal sealed class SuppressionList(NpgsqlDataSource dataSource)
             return suppressed;
         }
 
+        // Most Domains suppress far fewer addresses than a big Batch names: read the whole list (bounded by the
+        // Batch's size) and compare here, instead of sending every address of the Batch to the database.
+        await using (var whole = new NpgsqlCommand("SELECT email FROM suppressions WHERE domain = $1 LIMIT $2", connection))
+        {
+            whole.Parameters.Add(new NpgsqlParameter { Value = domain });
+            whole.Parameters.Add(new NpgsqlParameter { Value = normalized.Length + 1 });
+            var listed = new List<string>();
+            await using (var reader = await whole.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    listed.Add(reader.GetString(0));
+                }
+            }
+
+            if (listed.Count <= normalized.Length)
+            {
+                var wanted = new HashSet<string>(normalized, StringComparer.Ordinal);
+                suppressed.UnionWith(listed.Where(wanted.Contains));
+                return suppressed;
+            }
+        }
+
         await using var command = new NpgsqlCommand("SELECT email FROM suppressions WHERE domain = $1 AND email = ANY($2)", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = domain });
         command.Parameters.Add(Text(normalized));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        await using var matches = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await matches.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            suppressed.Add(reader.GetString(0));
+            suppressed.Add(matches.GetString(0));
         }
 
         return suppressed;
