@@ -35,6 +35,7 @@ internal sealed class RecordingSmtpServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<ReceivedMessage> _messages = new();
     private readonly ConcurrentDictionary<string, int> _rcptAttempts = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, int> _deliveredTo = new(StringComparer.OrdinalIgnoreCase);
     private int _sessions;
     private int _received;
     private int _disposed;
@@ -75,6 +76,9 @@ internal sealed class RecordingSmtpServer : IAsyncDisposable
 
     /// <summary>Messages taken so far, kept or not.</summary>
     public int Received => Volatile.Read(ref _received);
+
+    /// <summary>Messages taken per recipient, kept or not: more than one is a duplicate.</summary>
+    public IReadOnlyDictionary<string, int> DeliveriesByRecipient => _deliveredTo;
 
     /// <summary>RCPT TO commands seen for an address.</summary>
     public int RcptAttempts(string address) => _rcptAttempts.TryGetValue(address, out var n) ? n : 0;
@@ -144,6 +148,11 @@ internal sealed class RecordingSmtpServer : IAsyncDisposable
             if (transaction.To.Any(t => Local(t).StartsWith("reject", StringComparison.OrdinalIgnoreCase)))
             {
                 return new SmtpResponse(SmtpReplyCode.TransactionFailed, "5.7.1 message refused");
+            }
+
+            foreach (var recipient in to)
+            {
+                owner._deliveredTo.AddOrUpdate(recipient, 1, (_, n) => n + 1);
             }
 
             Interlocked.Increment(ref owner._received);
