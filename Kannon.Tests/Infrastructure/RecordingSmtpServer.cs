@@ -71,6 +71,9 @@ internal sealed class RecordingSmtpServer : IAsyncDisposable
 
     public TimeSpan SlowDelay { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long every RCPT TO waits before its answer: paces a run (before the message is taken, so it adds no duplicates).</summary>
+    public TimeSpan RcptDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>False: count messages without keeping their bytes (benchmarks).</summary>
     public bool KeepMessages { get; set; } = true;
 
@@ -120,8 +123,13 @@ internal sealed class RecordingSmtpServer : IAsyncDisposable
         public Task<bool> CanAcceptFromAsync(SmtpServer.ISessionContext context, IMailbox from, int size, CancellationToken cancellationToken) =>
             Task.FromResult(true);
 
-        public Task<bool> CanDeliverToAsync(SmtpServer.ISessionContext context, IMailbox to, IMailbox from, CancellationToken cancellationToken)
+        public async Task<bool> CanDeliverToAsync(SmtpServer.ISessionContext context, IMailbox to, IMailbox from, CancellationToken cancellationToken)
         {
+            if (owner.RcptDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(owner.RcptDelay, cancellationToken);
+            }
+
             var attempts = owner._rcptAttempts.AddOrUpdate(Address(to), 1, (_, n) => n + 1);
             var local = Local(to);
             if (local.StartsWith("bounce", StringComparison.OrdinalIgnoreCase))
@@ -136,7 +144,7 @@ internal sealed class RecordingSmtpServer : IAsyncDisposable
                 throw new SmtpResponseException(new SmtpResponse((SmtpReplyCode)451, $"4.7.1 <{Address(to)}>: try again later"));
             }
 
-            return Task.FromResult(true);
+            return true;
         }
     }
 

@@ -46,9 +46,9 @@ internal sealed class FaultCluster : IAsyncDisposable
     };
 
     private readonly string _directory = Path.Combine(Path.GetTempPath(), $"kannon-fault-{Guid.NewGuid():N}");
-    private readonly Dictionary<string, KannonProcess> _running = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, KannonProcess> _running = new();
     private readonly Dictionary<string, int> _httpPorts = [];
-    private readonly List<KannonProcess> _exited = [];
+    private readonly System.Collections.Concurrent.ConcurrentQueue<KannonProcess> _exited = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(3) };
     private PostgresServer _postgres = null!;
     private Dictionary<string, string> _environment = null!;
@@ -185,27 +185,33 @@ internal sealed class FaultCluster : IAsyncDisposable
         return batches;
     }
 
-    /// <summary>kill -9, then the same role started again and ready. Returns the killed process's id.</summary>
-    public async Task<int> KillAndRestartAsync(string role)
+    /// <summary>kill -9 and the same role started again at once; the task returned ends when it is ready.</summary>
+    public async Task<Task> KillAndRestartAsync(string role)
     {
         var process = _running[role];
         process.KillHard();
         await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
-        _exited.Add(process);
+        _exited.Enqueue(process);
         Start(role);
-        await WaitReadyAsync(role, TimeSpan.FromSeconds(120));
-        return process.Id;
+        return WaitReadyAsync(role, TimeSpan.FromSeconds(120));
     }
 
-    /// <summary>nats-server stopped and started on the same JetStream store and port.</summary>
-    public Task RestartNatsAsync() => Nats.RestartAsync();
+    /// <summary>nats-server stopped, then started on the same JetStream store and port; the task returned ends when it is up.</summary>
+    public async Task<Task> RestartNatsAsync()
+    {
+        await Nats.Server.StopAsync();
+        return Nats.Server.StartAsync(CancellationToken.None);
+    }
 
-    /// <summary>PostgreSQL stopped with a fast shutdown (SIGINT: sessions cut, clean checkpoint) and started on the same data.</summary>
-    public async Task RestartPostgresAsync()
+    /// <summary>
+    /// PostgreSQL stopped with a fast shutdown (SIGINT, as pg_ctl -m fast: sessions cut, a clean checkpoint), then
+    /// started on the same data; the task returned ends when it accepts connections.
+    /// </summary>
+    public async Task<Task> RestartPostgresAsync()
     {
         await _postgres.StopAsync();
-        await _postgres.StartAsync(CancellationToken.None);
         Database.Clear(); // the test's own pooled connections died with the server
+        return _postgres.StartAsync(CancellationToken.None);
     }
 
     /// <summary>Every role process ready again (the stores back, the consumers pulling).</summary>

@@ -9,7 +9,8 @@ namespace Kannon.Tests.Reliability;
 /// </summary>
 internal static class FaultSequence
 {
-    public sealed record Fault(string Name, double At, Func<FaultCluster, Task> Inject);
+    /// <param name="Inject">Does the damage; the task it returns ends when the component is back.</param>
+    public sealed record Fault(string Name, double At, Func<FaultCluster, Task<Task>> Inject);
 
     /// <param name="DeliveredAt">Recipients at the receiver when the fault hit.</param>
     /// <param name="Recovered">From the fault until the component was back and the receiver had taken more mail after it.</param>
@@ -29,10 +30,13 @@ internal static class FaultSequence
         new("kill -9 core", 0.85, c => c.KillAndRestartAsync(FaultCluster.Core)),
     ];
 
-    /// <summary>Runs every fault (bounded waits), reporting each as it happens.</summary>
+    /// <summary>
+    /// Fires every fault at its share of <paramref name="recipients"/> delivered, without waiting for the one before
+    /// to recover (faults overlap as they do in production); each fault's recovery is timed on the side. Every wait is bounded.
+    /// </summary>
     public static async Task<List<Hit>> RunAsync(FaultCluster cluster, int recipients, Action<string> report, TimeSpan waitPerFault)
     {
-        var hits = new List<Hit>();
+        var recoveries = new List<Task<Hit>>();
         foreach (var fault in Faults)
         {
             var threshold = (int)(recipients * fault.At);
@@ -40,19 +44,30 @@ internal static class FaultSequence
                 $"{threshold} recipients delivered before '{fault.Name}'");
             var deliveredAt = cluster.DeliveredRecipients;
             var clock = Stopwatch.StartNew();
-            await fault.Inject(cluster);
-            await cluster.WaitAllReadyAsync(waitPerFault);
+            var back = await fault.Inject(cluster);
+            report($"{fault.Name} at {deliveredAt} delivered");
+            recoveries.Add(RecoverAsync(cluster, fault.Name, back, clock, deliveredAt, recipients, waitPerFault));
+        }
 
-            // Recovered: the receiver takes mail again after the component is back (a few messages, or the rest).
-            var back = cluster.DeliveredRecipients;
-            var resumed = Math.Min(recipients, back + Math.Max(10, recipients / 500));
-            await Infrastructure.Eventually.HoldsAsync(() => Task.FromResult(cluster.DeliveredRecipients >= resumed), waitPerFault,
-                $"deliveries resume after '{fault.Name}'");
-            var hit = new Hit(fault.Name, deliveredAt, clock.Elapsed, cluster.Duplicates);
+        var hits = new List<Hit>();
+        foreach (var recovery in recoveries)
+        {
+            var hit = await recovery;
             report(hit.ToString());
             hits.Add(hit);
         }
 
         return hits;
+    }
+
+    /// <summary>Recovered: the component is back and the receiver has taken more mail since (a few messages, or the rest).</summary>
+    private static async Task<Hit> RecoverAsync(FaultCluster cluster, string name, Task back, Stopwatch clock, int deliveredAt, int recipients, TimeSpan within)
+    {
+        await back.WaitAsync(within);
+        await cluster.WaitAllReadyAsync(within);
+        var resumed = Math.Min(recipients, cluster.DeliveredRecipients + Math.Max(10, recipients / 500));
+        await Infrastructure.Eventually.HoldsAsync(() => Task.FromResult(cluster.DeliveredRecipients >= resumed), within,
+            $"deliveries resume after '{name}'");
+        return new Hit(name, deliveredAt, clock.Elapsed, cluster.Duplicates);
     }
 }
