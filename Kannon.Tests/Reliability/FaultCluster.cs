@@ -136,7 +136,8 @@ internal sealed class FaultCluster : IAsyncDisposable
             Start(role);
         }
 
-        await Task.WhenAll(RoleArguments.Keys.Select(r => WaitReadyAsync(r, TimeSpan.FromSeconds(120))));
+        // Generous: five .NET processes starting at once on a busy 2-core CI machine.
+        await Task.WhenAll(RoleArguments.Keys.Select(r => WaitReadyAsync(r, TimeSpan.FromSeconds(300))));
 
         _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{apiPort}", new GrpcChannelOptions { MaxSendMessageSize = 64 << 20 });
         var adminClient = new AdminClient(_channel.Intercept(m =>
@@ -193,7 +194,7 @@ internal sealed class FaultCluster : IAsyncDisposable
         await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
         _exited.Enqueue(process);
         Start(role);
-        return WaitReadyAsync(role, TimeSpan.FromSeconds(120));
+        return WaitReadyAsync(role, TimeSpan.FromSeconds(180));
     }
 
     /// <summary>nats-server stopped, then started on the same JetStream store and port; the task returned ends when it is up.</summary>

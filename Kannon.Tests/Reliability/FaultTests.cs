@@ -23,19 +23,19 @@ public sealed class FaultTests(ITestOutputHelper output)
         await using var cluster = await FaultCluster.StartAsync(senderAckWait: TimeSpan.FromSeconds(10));
         output.WriteLine($"PostgreSQL, NATS and 5 kannon processes ready after {clock.Elapsed.TotalSeconds:F1} s");
 
-        // Paced (at most ~80 messages/s with two Senders of 10 jobs), so every fault lands while the batch is being delivered.
-        cluster.Receiver.RcptDelay = TimeSpan.FromMilliseconds(250);
+        // Paced (at most ~200 messages/s with two Senders of 10 jobs), so every fault lands while the batch is being delivered.
+        cluster.Receiver.RcptDelay = TimeSpan.FromMilliseconds(100);
         clock.Restart();
         try
         {
             await cluster.SendAsync(Recipients, callSize: 1_000);
             output.WriteLine($"{Recipients} recipients accepted in {clock.Elapsed.TotalSeconds:F1} s; {cluster.DeliveredRecipients} delivered so far");
 
-            await FaultSequence.RunAsync(cluster, Recipients, output.WriteLine, waitPerFault: TimeSpan.FromSeconds(90));
+            await FaultSequence.RunAsync(cluster, Recipients, output.WriteLine, waitPerFault: TimeSpan.FromSeconds(180));
 
             await Eventually.HoldsAsync(async () => cluster.DeliveredRecipients == Recipients && await cluster.PoolCountAsync() == 0,
-                TimeSpan.FromSeconds(120), "every recipient delivered and the Pool empty");
-            var aggregated = await Eventually.ReturnsAsync(cluster.AggregatedDeliveredAsync, n => n >= Recipients, TimeSpan.FromSeconds(60),
+                TimeSpan.FromSeconds(240), "every recipient delivered and the Pool empty");
+            var aggregated = await Eventually.ReturnsAsync(cluster.AggregatedDeliveredAsync, n => n >= Recipients, TimeSpan.FromSeconds(120),
                 "the Stats worker counted every delivery");
             var (withOne, withMore) = await cluster.TerminalOutcomesAsync();
             var interrupted = await cluster.InterruptedTransactionsAsync();
