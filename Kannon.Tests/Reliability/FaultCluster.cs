@@ -190,9 +190,9 @@ internal sealed class FaultCluster : IAsyncDisposable
     public async Task<Task> KillAndRestartAsync(string role)
     {
         var process = _running[role];
+        _exited.Enqueue(process); // first: a readiness wait that sees it dead waits for its successor
         process.KillHard();
         await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
-        _exited.Enqueue(process);
         Start(role);
         return WaitReadyAsync(role, TimeSpan.FromSeconds(180));
     }
@@ -274,7 +274,7 @@ internal sealed class FaultCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var process in _running.Values.Concat(_exited))
+        foreach (var process in _running.Values.Concat(_exited).Distinct())
         {
             await process.DisposeAsync();
         }
@@ -331,7 +331,7 @@ internal sealed class FaultCluster : IAsyncDisposable
         while (clock.Elapsed < within)
         {
             var process = _running[role];
-            if (process.HasExited)
+            if (process.HasExited && !_exited.Contains(process))
             {
                 throw new InvalidOperationException($"{role} exited with {process.ExitCode}:{Environment.NewLine}{process.Output}");
             }
