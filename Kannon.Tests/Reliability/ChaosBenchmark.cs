@@ -17,7 +17,7 @@ public sealed class ChaosBenchmark(ITestOutputHelper output)
         var n = Setting("KANNON_CHAOS_N", 100_000);
         var within = TimeSpan.FromSeconds(Setting("KANNON_CHAOS_TIMEOUT_SECONDS", 1_800));
         var clock = Stopwatch.StartNew();
-        await using var cluster = await FaultCluster.StartAsync(senderAckWait: TimeSpan.FromSeconds(10), keepMessages: false);
+        await using var cluster = await FaultCluster.StartAsync(senderAckWait: TimeSpan.FromSeconds(20), keepMessages: false);
         Report($"N={n}; PostgreSQL, NATS and 5 kannon processes ready after {clock.Elapsed.TotalSeconds:F1} s");
         try
         {

@@ -20,7 +20,7 @@ public sealed class FaultTests(ITestOutputHelper output)
     {
         var clock = Stopwatch.StartNew();
         // A killed Sender's Envelopes come back after the ack wait: seconds here, minutes in production.
-        await using var cluster = await FaultCluster.StartAsync(senderAckWait: TimeSpan.FromSeconds(10));
+        await using var cluster = await FaultCluster.StartAsync(senderAckWait: TimeSpan.FromSeconds(20));
         output.WriteLine($"PostgreSQL, NATS and 5 kannon processes ready after {clock.Elapsed.TotalSeconds:F1} s");
 
         // Paced (at most ~200 messages/s with two Senders of 10 jobs), so every fault lands while the batch is being delivered.
