@@ -35,6 +35,7 @@ internal sealed class RecordingSmtpServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<ReceivedMessage> _messages = new();
     private readonly ConcurrentDictionary<string, int> _rcptAttempts = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, int> _deliveredTo = new(StringComparer.OrdinalIgnoreCase);
     private int _sessions;
     private int _received;
     private int _disposed;
@@ -70,11 +71,17 @@ internal sealed class RecordingSmtpServer : IAsyncDisposable
 
     public TimeSpan SlowDelay { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long every RCPT TO waits before its answer: paces a run (before the message is taken, so it adds no duplicates).</summary>
+    public TimeSpan RcptDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>False: count messages without keeping their bytes (benchmarks).</summary>
     public bool KeepMessages { get; set; } = true;
 
     /// <summary>Messages taken so far, kept or not.</summary>
     public int Received => Volatile.Read(ref _received);
+
+    /// <summary>Messages taken per recipient, kept or not: more than one is a duplicate.</summary>
+    public IReadOnlyDictionary<string, int> DeliveriesByRecipient => _deliveredTo;
 
     /// <summary>RCPT TO commands seen for an address.</summary>
     public int RcptAttempts(string address) => _rcptAttempts.TryGetValue(address, out var n) ? n : 0;
@@ -116,8 +123,13 @@ internal sealed class RecordingSmtpServer : IAsyncDisposable
         public Task<bool> CanAcceptFromAsync(SmtpServer.ISessionContext context, IMailbox from, int size, CancellationToken cancellationToken) =>
             Task.FromResult(true);
 
-        public Task<bool> CanDeliverToAsync(SmtpServer.ISessionContext context, IMailbox to, IMailbox from, CancellationToken cancellationToken)
+        public async Task<bool> CanDeliverToAsync(SmtpServer.ISessionContext context, IMailbox to, IMailbox from, CancellationToken cancellationToken)
         {
+            if (owner.RcptDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(owner.RcptDelay, cancellationToken);
+            }
+
             var attempts = owner._rcptAttempts.AddOrUpdate(Address(to), 1, (_, n) => n + 1);
             var local = Local(to);
             if (local.StartsWith("bounce", StringComparison.OrdinalIgnoreCase))
@@ -132,7 +144,7 @@ internal sealed class RecordingSmtpServer : IAsyncDisposable
                 throw new SmtpResponseException(new SmtpResponse((SmtpReplyCode)451, $"4.7.1 <{Address(to)}>: try again later"));
             }
 
-            return Task.FromResult(true);
+            return true;
         }
     }
 
@@ -144,6 +156,11 @@ internal sealed class RecordingSmtpServer : IAsyncDisposable
             if (transaction.To.Any(t => Local(t).StartsWith("reject", StringComparison.OrdinalIgnoreCase)))
             {
                 return new SmtpResponse(SmtpReplyCode.TransactionFailed, "5.7.1 message refused");
+            }
+
+            foreach (var recipient in to)
+            {
+                owner._deliveredTo.AddOrUpdate(recipient, 1, (_, n) => n + 1);
             }
 
             Interlocked.Increment(ref owner._received);

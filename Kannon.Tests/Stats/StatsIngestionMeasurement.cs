@@ -19,7 +19,7 @@ public sealed class StatsIngestionMeasurement(PostgresFixture postgres, NatsFixt
     public async Task Ingesting_a_backlog_of_20000_events_prints_events_per_second()
     {
         await using var publisher = new StatsPublisher(nats.Url);
-        await new TopologyProvisioner(publisher.JetStream, NullLogger<TopologyProvisioner>.Instance).EnsureAsync(CancellationToken.None);
+        await new TopologyProvisioner(publisher.JetStream, Microsoft.Extensions.Options.Options.Create(new Kannon.Hosting.KannonOptions()), NullLogger<TopologyProvisioner>.Instance).EnsureAsync(CancellationToken.None);
         var domain = AdminClients.NewDomainName("bench");
         var start = DateTimeOffset.UtcNow.AddHours(-6);
         var events = Enumerable.Range(0, Events)

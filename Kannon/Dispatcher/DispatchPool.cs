@@ -71,6 +71,12 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Dispatching claims back to scheduled as they were: same attempt, same place in the queue.</summary>
+    public Task<int> ReleaseAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
+        ids.Count == 0 ? Task.FromResult(0) : ExecuteAsync(
+            $"UPDATE sending_pool_emails SET status = '{DeliveryStatus.Scheduled}', claimed_at = NULL WHERE id = ANY($1) AND status = '{DeliveryStatus.Dispatching}'",
+            cancellationToken, ids.ToArray());
+
     public Task<int> DeleteAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
         ids.Count == 0 ? Task.FromResult(0) : ExecuteAsync("DELETE FROM sending_pool_emails WHERE id = ANY($1)", cancellationToken, ids.ToArray());
 

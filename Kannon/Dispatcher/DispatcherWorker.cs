@@ -65,7 +65,11 @@ internal sealed partial class DispatcherWorker(
                     continue;
                 }
 
-                await DispatchAsync(claimed, schedule, stoppingToken).ConfigureAwait(false);
+                if (!await DispatchAsync(claimed, schedule, stoppingToken).ConfigureAwait(false))
+                {
+                    // JetStream refused or did not answer: the same Envelopes would fail again at once.
+                    await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -89,7 +93,8 @@ internal sealed partial class DispatcherWorker(
         }
     }
 
-    private async Task DispatchAsync(List<DispatchPool.Claimed> claimed, RetrySchedule schedule, CancellationToken cancellationToken)
+    /// <summary>False when some publishes failed (their Deliveries wait for another try).</summary>
+    private async Task<bool> DispatchAsync(List<DispatchPool.Claimed> claimed, RetrySchedule schedule, CancellationToken cancellationToken)
     {
         if (claimed.Any(c => c.Suppressed))
         {
@@ -97,7 +102,7 @@ internal sealed partial class DispatcherWorker(
             claimed = claimed.Where(c => !c.Suppressed).ToList();
             if (claimed.Count == 0)
             {
-                return;
+                return true;
             }
         }
 
@@ -144,6 +149,7 @@ internal sealed partial class DispatcherWorker(
 
         var sent = new List<long>(claimed.Count);
         var failed = new List<(DispatchPool.Claimed Delivery, string Reason)>();
+        var unsure = new List<(DispatchPool.Claimed Delivery, string Reason)>();
         for (var i = 0; i < claimed.Count; i++)
         {
             if (publishes[i] is null)
@@ -159,7 +165,9 @@ internal sealed partial class DispatcherWorker(
             }
             catch (PublishException e)
             {
-                failed.Add((claimed[i], e.Message));
+                // Maybe stored after all (the ack was lost in a NATS restart): not a new attempt, so the retry has the
+                // same Nats-Msg-Id and JetStream drops it if the first one landed. A new attempt would be a second mail.
+                unsure.Add((claimed[i], e.Message));
             }
         }
 
@@ -169,6 +177,24 @@ internal sealed partial class DispatcherWorker(
             LogDispatchFailed(logger, failed.Count, failed[0].Reason);
             await RetryOrFailAsync(failed.Select(f => f.Delivery).ToList(), schedule, cancellationToken).ConfigureAwait(false);
         }
+
+        if (unsure.Count > 0)
+        {
+            LogPublishFailed(logger, unsure.Count, unsure[0].Reason);
+            await RepublishLaterAsync(unsure.Select(f => f.Delivery).ToList(), schedule, cancellationToken).ConfigureAwait(false);
+        }
+
+        return unsure.Count == 0;
+    }
+
+    /// <summary>Back to scheduled with the same attempt and place in the queue; failed once the retry budget is spent.</summary>
+    private async Task RepublishLaterAsync(List<DispatchPool.Claimed> deliveries, RetrySchedule schedule, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var spent = deliveries.Where(d => schedule.IsSpent(d.OriginalScheduledTime, now)).ToList();
+        await pool.ReleaseAsync(deliveries.Where(d => !schedule.IsSpent(d.OriginalScheduledTime, now)).Select(d => d.Id).ToList(), cancellationToken).ConfigureAwait(false);
+        await outcomes.FailAsync(spent.Select(d => new DispatchPool.InFlight(d.Id, d.Email, d.BatchId, d.Domain, d.Attempts, d.OriginalScheduledTime)).ToList(),
+            "retry budget exhausted while dispatching", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -213,6 +239,8 @@ internal sealed partial class DispatcherWorker(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Count} due Deliveries ended as rejected: their address is suppressed")]
     private static partial void LogSuppressed(ILogger logger, int count);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} Envelopes were not acked by JetStream and will be published again under the same id (first reason: {Reason})")]
+    private static partial void LogPublishFailed(ILogger logger, int count, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reclaimed {Dispatching} dispatching and {Sending} sending Deliveries")]
     private static partial void LogReclaimed(ILogger logger, int dispatching, int sending);

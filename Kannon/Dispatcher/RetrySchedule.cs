@@ -22,6 +22,9 @@ internal sealed record RetrySchedule(TimeSpan Min, TimeSpan Base, TimeSpan Budge
         return next < original + Budget ? next : null;
     }
 
+    /// <summary>No try may start any more: the budget from the original schedule has run out.</summary>
+    public bool IsSpent(DateTimeOffset original, DateTimeOffset now) => now >= original + Budget;
+
     /// <summary>The original's should_retry: whether a failure of this attempt may still be retried.</summary>
     public bool CanRetry(DateTimeOffset original, int attemptsSoFar) => NextAttempt(original, attemptsSoFar) is not null;
 }

@@ -16,6 +16,13 @@ internal sealed class KannonOptions : IValidatedOptions
     [ConfigurationKeyName("nats_url")]
     public string? NatsUrl { get; set; }
 
+    /// <summary>
+    /// How long JetStream waits for a Sender's answer to an Envelope before another Sender may take it. Every
+    /// process declares the topology, so every process must have the same value.
+    /// </summary>
+    [ConfigurationKeyName("sender_ack_wait")]
+    public TimeSpan SenderAckWait { get; set; } = Messaging.Topology.DefaultSenderAckWait;
+
     [ConfigurationKeyName("data_dir")]
     public string DataDir { get; set; } = "./.kannon";
 
@@ -35,6 +42,11 @@ internal sealed class KannonOptions : IValidatedOptions
         if (!EmbeddedNats && !Uri.TryCreate(NatsUrl!.Split(',')[0].Trim(), UriKind.Absolute, out _))
         {
             yield return $"nats_url: '{NatsUrl}' is not a URL (nats://host:4222)";
+        }
+
+        if (SenderAckWait < TimeSpan.FromSeconds(1))
+        {
+            yield return "sender_ack_wait: must be at least 1s";
         }
 
         if (string.IsNullOrWhiteSpace(DataDir))

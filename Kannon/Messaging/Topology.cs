@@ -21,8 +21,12 @@ internal static class Topology
     public const string DispatcherBounceConsumer = "dispatcher-bounce";
     public const string StatsBounceConsumer = "stats-bounce";
 
-    /// <summary>Longer than any SMTP transaction, so a slow server never causes a redelivery mid-send.</summary>
-    public static readonly TimeSpan SenderAckWait = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// How long an Envelope a Sender took waits for its answer before another Sender gets it: what a killed
+    /// Sender's Envelopes sit out. The Sender's progress acks keep a slow transaction from being redelivered
+    /// mid-send, so this only has to be well above their interval (a tenth of it). Setting: <c>sender_ack_wait</c>.
+    /// </summary>
+    public static readonly TimeSpan DefaultSenderAckWait = TimeSpan.FromMinutes(5);
 
     /// <summary>Deduplication window for Nats-Msg-Id: a retried publish inside it is dropped by the server.</summary>
     public static readonly TimeSpan DuplicateWindow = TimeSpan.FromMinutes(10);
@@ -34,9 +38,12 @@ internal static class Topology
         Stream(BounceStream, [Subjects.Bounce], maxMessages: 10_000, maxBytes: 256L << 20, maxAge: TimeSpan.FromHours(168)),
     ];
 
-    public static IReadOnlyList<(string Stream, ConsumerConfig Config)> Consumers { get; } =
+    /// <summary>The consumers with the default Sender ack wait (their names and streams do not depend on it).</summary>
+    public static IReadOnlyList<(string Stream, ConsumerConfig Config)> Consumers { get; } = ConsumersFor(DefaultSenderAckWait);
+
+    public static IReadOnlyList<(string Stream, ConsumerConfig Config)> ConsumersFor(TimeSpan senderAckWait) =>
     [
-        (SendingStream, Consumer(SenderConsumer, Subjects.Sending, SenderAckWait, [SenderAckWait, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(15)], maxAckPending: 2_000)),
+        (SendingStream, Consumer(SenderConsumer, Subjects.Sending, senderAckWait, [senderAckWait, senderAckWait * 2, senderAckWait * 3], maxAckPending: 2_000)),
         (StatsStream, Consumer(StatsConsumer, Subjects.StatsAll, TimeSpan.FromSeconds(30), null, maxAckPending: 20_000)),
         (StatsStream, Consumer(DispatcherOutcomesConsumer, Subjects.StatsAll, TimeSpan.FromSeconds(30), null, maxAckPending: 20_000)),
         (BounceStream, Consumer(DispatcherBounceConsumer, Subjects.Bounce, TimeSpan.FromSeconds(30), null, maxAckPending: 1_000)),

@@ -1,11 +1,13 @@
+using Kannon.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 
 namespace Kannon.Messaging;
 
 /// <summary>Creates or updates every stream and consumer of <see cref="Topology"/>, retrying with backoff until NATS answers.</summary>
-internal sealed partial class TopologyProvisioner(INatsJSContext jetStream, ILogger<TopologyProvisioner> logger)
+internal sealed partial class TopologyProvisioner(INatsJSContext jetStream, IOptions<KannonOptions> options, ILogger<TopologyProvisioner> logger)
 {
     private readonly SemaphoreSlim _once = new(1, 1);
     private bool _done;
@@ -30,7 +32,7 @@ internal sealed partial class TopologyProvisioner(INatsJSContext jetStream, ILog
                         await jetStream.CreateOrUpdateStreamAsync(stream, cancellationToken).ConfigureAwait(false);
                     }
 
-                    foreach (var (stream, consumer) in Topology.Consumers)
+                    foreach (var (stream, consumer) in Topology.ConsumersFor(options.Value.SenderAckWait))
                     {
                         await jetStream.CreateOrUpdateConsumerAsync(stream, consumer, cancellationToken).ConfigureAwait(false);
                     }

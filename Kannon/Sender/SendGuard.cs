@@ -99,25 +99,44 @@ internal sealed partial class SendGuard(INatsJSContext jetStream, ILogger<SendGu
         }
     }
 
-    /// <summary>Stores the outcome, so a redelivery republishes it. Best effort: false (logged) when the bucket did not take it in time.</summary>
+    /// <summary>
+    /// Stores the outcome, so a redelivery republishes it. Retried until <paramref name="cancellationToken"/> ends:
+    /// an entry left at "sending" makes the redelivery report an interrupted transaction and the Dispatcher send
+    /// the mail again, so a NATS restart while the receiver's 250 arrives must not cost the record.
+    /// False (logged) when the bucket did not take it in time.
+    /// </summary>
     public async Task<bool> RecordAsync(string key, StatsEvent outcome, CancellationToken cancellationToken)
     {
         var store = _store ?? throw new InvalidOperationException("EnsureAsync first");
-        try
+        var value = Encoding.ASCII.GetBytes(OutcomePrefix + Convert.ToBase64String(outcome.ToByteArray()));
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
         {
-            var value = Encoding.ASCII.GetBytes(OutcomePrefix + Convert.ToBase64String(outcome.ToByteArray()));
-            var put = await store.TryPutAsync(key, value, NatsRawSerializer<byte[]>.Default, cancellationToken).ConfigureAwait(false);
-            if (!put.Success)
+            string reason;
+            try
             {
-                LogRecordFailed(logger, key, put.Error.Message);
+                var put = await store.TryPutAsync(key, value, NatsRawSerializer<byte[]>.Default, cancellationToken).ConfigureAwait(false);
+                if (put.Success)
+                {
+                    return true;
+                }
+
+                reason = put.Error.Message;
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException)
+            {
+                reason = e.Message;
             }
 
-            return put.Success;
-        }
-        catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException)
-        {
-            LogRecordFailed(logger, key, e.Message);
-            return false;
+            if (cancellationToken.IsCancellationRequested)
+            {
+                LogRecordFailed(logger, key, reason);
+                return false;
+            }
+
+            LogRecordRetry(logger, key, delay, reason);
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
         }
     }
 
@@ -145,6 +164,9 @@ internal sealed partial class SendGuard(INatsJSContext jetStream, ILogger<SendGu
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Send guard bucket " + Bucket + " not ready (attempt {Attempt}), retrying in {Delay}: {Reason}")]
     private static partial void LogBucketRetry(ILogger logger, int attempt, TimeSpan delay, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Send guard: recording the outcome under {Key} failed, retrying in {Delay}: {Reason}")]
+    private static partial void LogRecordRetry(ILogger logger, string key, TimeSpan delay, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Send guard could not record the outcome under {Key}: {Reason}")]
     private static partial void LogRecordFailed(ILogger logger, string key, string reason);

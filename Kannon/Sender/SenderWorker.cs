@@ -28,13 +28,12 @@ internal sealed partial class SenderWorker(
     SenderMetrics metrics,
     SenderTestHooks hooks,
     IOptions<SenderOptions> options,
+    IOptions<Hosting.KannonOptions> kannonOptions,
     TimeProvider time,
     ILogger<SenderWorker> logger) : BackgroundService
 {
     public const string InterruptedText = "interrupted transaction, outcome unknown";
 
-    /// <summary>Well inside the consumer's 5-minute ack wait.</summary>
-    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan GuardRetryDelay = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan PublishRetryDelay = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan InProgressRetryDelay = TimeSpan.FromSeconds(30);
@@ -45,6 +44,9 @@ internal sealed partial class SenderWorker(
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(15);
 
     private readonly SenderOptions _options = options.Value;
+
+    /// <summary>A tenth of the consumer's ack wait (30 s at the default 5 min), so a slow transaction is never redelivered mid-send.</summary>
+    private readonly TimeSpan _progressInterval = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(30).Ticks, kannonOptions.Value.SenderAckWait.Ticks / 10));
     private readonly string _instance = $"{options.Value.Hostname}/{Environment.ProcessId}/{Guid.NewGuid():N}"[..^24];
     private readonly ConcurrentDictionary<long, InFlight> _inFlight = new();
     private readonly ConcurrentDictionary<string, byte> _sending = new(StringComparer.Ordinal);
@@ -325,10 +327,10 @@ internal sealed partial class SenderWorker(
         };
     }
 
-    /// <summary>Tells JetStream every ~30 s that slow transactions (and messages waiting for a job) are still being worked on.</summary>
+    /// <summary>Tells JetStream every progress interval that slow transactions (and messages waiting for a job) are still being worked on.</summary>
     private async Task KeepAliveAsync(CancellationToken abort)
     {
-        using var timer = new PeriodicTimer(ProgressInterval / 3, time);
+        using var timer = new PeriodicTimer(_progressInterval / 3, time);
         try
         {
             while (await timer.WaitForNextTickAsync(abort).ConfigureAwait(false))
@@ -336,7 +338,7 @@ internal sealed partial class SenderWorker(
                 var now = time.GetUtcNow();
                 foreach (var flight in _inFlight.Values)
                 {
-                    if (now - flight.LastProgress >= ProgressInterval)
+                    if (now - flight.LastProgress >= _progressInterval)
                     {
                         flight.LastProgress = now;
                         try
