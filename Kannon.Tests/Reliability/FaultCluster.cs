@@ -113,6 +113,7 @@ internal sealed class FaultCluster : IAsyncDisposable
             ["KANNON_API__PORT"] = apiPort.ToString(CultureInfo.InvariantCulture),
             ["KANNON_API__ADDRESS"] = "127.0.0.1",
             ["KANNON_API__ADMIN_TOKEN"] = KannonTestHost.AdminToken,
+            ["KANNON_BOUNCE__SECRET"] = KannonTestHost.BounceSecret,
             ["KANNON_HTTP__ADDRESS"] = "127.0.0.1",
             ["KANNON_SMTP__ADDRESS"] = $"127.0.0.1:{FreePort.Next()}",
             ["KANNON_SENDER__HOSTNAME"] = "kannon.test",
