@@ -115,6 +115,35 @@ public sealed class SuppressionTests(PostgresFixture postgres) : IClassFixture<P
     }
 
     [Fact]
+    public async Task Mail_to_the_list_unsubscribe_mailto_unsubscribes_and_to_a_forged_return_path_does_not()
+    {
+        await using var harness = await SendPathHarness.StartAsync(postgres, InboundSettings, roles: Everything);
+        var reader = $"reader@{SendPathHarness.RecipientDomain}";
+        var victim = $"victim2@{SendPathHarness.RecipientDomain}";
+        var batch = await SendAsync(harness, reader, victim);
+        var delivered = await DeliveredAsync(harness, reader, victim);
+        var smtp = await SmtpEndpointAsync(harness);
+        EnvelopeIds.TryParseReturnPath(delivered[reader].From, out _, out _, out var mac).Should().BeTrue();
+        var forgedForVictim = EnvelopeIds.ReturnPath(victim, batch.MessageId, mac);
+
+        static string Request(string to, string from) =>
+            $"From: {from}\r\nTo: {to}\r\nSubject: unsubscribe\r\nMessage-ID: <{Guid.NewGuid():N}@mua.example>\r\n\r\nPlease stop.\r\n";
+
+        var forgedReply = await ReportSession.SendAsync(smtp, forgedForVictim, Request(forgedForVictim, victim));
+        var realReply = await ReportSession.SendAsync(smtp, delivered[reader].From, Request(delivered[reader].From, reader));
+
+        realReply.Should().StartWith("250");
+        forgedReply.Should().Be(realReply, "a forged return path is answered exactly like a real one");
+        var suppressed = await SuppressionOfAsync(harness, reader);
+        suppressed.Reason.Should().Be(SuppressionReason.Unsubscribe);
+        suppressed.MessageId.Should().Be(batch.MessageId);
+        (await FindAsync(harness, victim)).Should().BeNull("mail to a forged return path unsubscribes nobody");
+        var stats = await Eventually.ReturnsAsync(() => harness.StatsOfAsync(batch.MessageId), s => s.Any(x => x.Type == "unsubscribed"), Patience,
+            "the unsubscribe is counted");
+        stats.Where(x => x.Type == "unsubscribed").Should().ContainSingle().Which.Email.Should().Be(reader);
+    }
+
+    [Fact]
     public async Task A_dsn_to_a_return_path_with_an_altered_mac_or_built_for_another_recipient_gets_the_same_reply_and_records_nothing()
     {
         await using var harness = await SendPathHarness.StartAsync(postgres, InboundSettings, roles: Everything);

@@ -66,7 +66,7 @@ internal sealed partial class BounceMessageStore(
 
             foreach (var (stat, id) in stats)
             {
-                await publisher.PublishAsync(Subjects.Stats(StatTypes.Bounced), stat, id, publishTimeout.Token).ConfigureAwait(false);
+                await publisher.PublishAsync(Subjects.Stats(Outcomes.TypeOf(stat)), stat, id, publishTimeout.Token).ConfigureAwait(false);
             }
         }
         catch (PublishException e)
@@ -123,6 +123,16 @@ internal sealed partial class BounceMessageStore(
                 continue;
             }
 
+            if (IsUnsubscribeRequest(message))
+            {
+                // RFC 2369 mailto: the same ids as the Tracker's one-click POST, so both ways count once.
+                reports.Add((BounceEvents.Unsubscribe(address, arrivedAt, reportHash), Tracking.UnsubscribeEndpoints.BounceMessageId(address.BatchId, address.Recipient)));
+                var unsubscribed = Outcomes.Unsubscribed(address.BatchId, address.Recipient, address.Domain, arrivedAt);
+                stats.Add((unsubscribed, Outcomes.MessageIdOf(unsubscribed, "unsubscribe")));
+                LogUnsubscribe(logger, address.BatchId, address.Domain);
+                continue;
+            }
+
             var verdict = DeliveryReports.Read(message, address.Recipient);
             if (verdict.IsReport)
             {
@@ -142,6 +152,14 @@ internal sealed partial class BounceMessageStore(
 
         return (reports, stats);
     }
+
+    /// <summary>
+    /// Mail a recipient sent to the List-Unsubscribe mailto: (the return path, <c>?subject=unsubscribe</c>): not
+    /// a report, and the subject asks to unsubscribe. Reports (multipart/report) are never read as one.
+    /// </summary>
+    private static bool IsUnsubscribeRequest(MimeMessage message) =>
+        !(message.Body is Multipart { ContentType.MediaSubtype: var subtype } && subtype.Equals("report", StringComparison.OrdinalIgnoreCase))
+        && (message.Subject ?? "").Contains("unsubscribe", StringComparison.OrdinalIgnoreCase);
 
     private Bounce? ReadComplaint(MimeMessage message, DateTimeOffset arrivedAt, byte[] reportHash)
     {
@@ -173,6 +191,9 @@ internal sealed partial class BounceMessageStore(
         hash.AppendData(Encoding.UTF8.GetBytes(rcpt.ToLowerInvariant()));
         return kind + ":" + Convert.ToHexStringLower(hash.GetHashAndReset());
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Unsubscribe by mail for Batch {BatchId} of {Domain}")]
+    private static partial void LogUnsubscribe(ILogger logger, string batchId, string domain);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Bounce report for Batch {BatchId}: permanent={Permanent}, code {Code}")]
     private static partial void LogBounce(ILogger logger, string batchId, bool permanent, uint code);
