@@ -19,7 +19,7 @@ namespace Kannon.Tests.Reliability;
 /// Bytes that are not protobuf, published on each stream a worker consumes, in front of a valid message: every
 /// consumer terminates the poison at its first delivery with a logged reason (no redelivery, no hot loop), then
 /// handles the valid message, and the stream lets both go. One host runs every consuming worker (Sender, Stats,
-/// Dispatcher's outcome worker). To cover a new consumer, add its stream to <see cref="Cases"/>.
+/// Dispatcher's outcome and suppression workers, the Stats bounce-evidence worker). To cover a new consumer, add its stream to <see cref="Cases"/>.
 /// </summary>
 public sealed class PoisonMessageTests(PostgresFixture postgres, NatsFixture nats)
     : IClassFixture<PostgresFixture>, IClassFixture<NatsFixture>, IAsyncLifetime
@@ -36,7 +36,7 @@ public sealed class PoisonMessageTests(PostgresFixture postgres, NatsFixture nat
     private KannonTestHost _host = null!;
     private Task _advisories = Task.CompletedTask;
 
-    public static TheoryData<string> Cases => [Subjects.Sending, Subjects.Stats(StatTypes.Delivered)];
+    public static TheoryData<string> Cases => [Subjects.Sending, Subjects.Stats(StatTypes.Delivered), Subjects.Bounce];
 
     public async Task InitializeAsync()
     {
@@ -110,8 +110,7 @@ public sealed class PoisonMessageTests(PostgresFixture postgres, NatsFixture nat
 
     /// <summary>
     /// The stream behind a subject, its consumers (with the log category of the worker that reads each), and a message
-    /// the workers can handle. kannon.bounce has consumers declared (dispatcher-bounce, stats-bounce) but no workers yet:
-    /// add it here when they exist.
+    /// the workers can handle.
     /// </summary>
     private (string Stream, (string Consumer, string Category)[] Consumers, Func<byte[]> Valid) Case(string subject) => subject switch
     {
@@ -119,6 +118,9 @@ public sealed class PoisonMessageTests(PostgresFixture postgres, NatsFixture nat
         _ when subject.StartsWith(Subjects.StatsPrefix, StringComparison.Ordinal) => (Topology.StatsStream,
             [(Topology.StatsConsumer, typeof(StatsWorker).FullName!), (Topology.DispatcherOutcomesConsumer, typeof(Kannon.Dispatcher.OutcomeWorker).FullName!)],
             ValidOutcome),
+        Subjects.Bounce => (Topology.BounceStream,
+            [(Topology.DispatcherBounceConsumer, typeof(Kannon.Dispatcher.SuppressionWorker).FullName!), (Topology.StatsBounceConsumer, typeof(Kannon.Stats.BounceEvidenceWorker).FullName!)],
+            ValidBounce),
         _ => throw new ArgumentOutOfRangeException(nameof(subject), subject, "no case for this subject"),
     };
 
@@ -139,6 +141,18 @@ public sealed class PoisonMessageTests(PostgresFixture postgres, NatsFixture nat
 
     private static byte[] ValidOutcome() =>
         Outcomes.Delivered($"msg_{Guid.NewGuid():N}@sender.example", "after-poison@example.net", "sender.example", DateTimeOffset.UtcNow).ToByteArray();
+
+    // A delay report: read and acked by both workers, suppresses nothing, needs no stat.
+    private static byte[] ValidBounce() => new Kannon.Protos.Bounce.Types.Bounce
+    {
+        MessageId = $"msg_{Guid.NewGuid():N}@sender.example",
+        Email = "after-poison@example.net",
+        Domain = "sender.example",
+        Kind = Kannon.Protos.Bounce.Types.BounceKind.Dsn,
+        Action = "delayed",
+        Status = "4.4.1",
+        ArrivedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+    }.ToByteArray();
 
     private static async Task<ulong> PublishAsync(NatsJSContext js, string subject, byte[] payload)
     {
