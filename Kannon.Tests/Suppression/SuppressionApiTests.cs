@@ -1,3 +1,5 @@
+using Kannon.Suppression;
+using Microsoft.Extensions.DependencyInjection;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Kannon.Api;
@@ -100,9 +102,20 @@ public sealed class SuppressionApiTests(PostgresFixture postgres, NatsFixture na
         var domain = await NewDomainAsync();
         await _api.AddAsync(new AddSuppressionReq { Domain = domain, Email = "Ann@Example.org" });
 
-        (await _api.GetAsync(new GetSuppressionReq { Domain = domain, Email = "Ann@example.ORG" })).Email.Should().Be("Ann@Example.org");
+        (await _api.GetAsync(new GetSuppressionReq { Domain = domain, Email = "Ann@example.ORG" })).Email.Should().Be("Ann@example.org", "stored as the send path looks it up");
         (await Status(() => _api.GetAsync(new GetSuppressionReq { Domain = domain, Email = "ann@example.org" })))
             .Should().Be(StatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task An_address_added_by_hand_is_suppressed_for_the_send_path_whatever_the_case_of_its_domain()
+    {
+        var domain = await NewDomainAsync();
+        await _api.AddAsync(new AddSuppressionReq { Domain = domain, Email = "Bea@Example.ORG" });
+
+        await using var connection = await _host.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync();
+        (await SuppressionList.SuppressedAmongAsync(connection, domain, ["Bea@example.org", "bea@example.org"], CancellationToken.None))
+            .Should().BeEquivalentTo(["Bea@example.org"], "intake compares the local part exactly and the domain part in any case");
     }
 
     [Fact]

@@ -25,6 +25,7 @@ internal static class ApiModule
         builder.Services.AddScoped<DomainRegistry>();
         builder.Services.AddScoped<TemplateStore>();
         builder.Services.AddScoped<ApiKeyStore>();
+        builder.Services.TryAddSingleton<SuppressionList>();
         builder.Services.AddScoped<SuppressionStore>();
         builder.Services.AddSingleton<Mailer.BatchIntake>();
         builder.Services.AddSingleton<StatsReader>();

@@ -5,10 +5,10 @@ namespace Kannon.Suppression;
 
 /// <summary>
 /// A Domain's suppression list as the operator manages it: list, look up, add by hand, remove (recorded in
-/// <c>suppression_removals</c>). An address matches with its local part exact and its domain part in any
-/// case (<c>Ann@Example.org</c> is <c>Ann@example.org</c>, not <c>ann@example.org</c>), as mail servers treat them.
+/// <c>suppression_removals</c>). Addresses are keyed as <see cref="SuppressionList"/> keys them (local part
+/// exact, domain part lower-cased), so what the operator adds is what intake, the Validator and the claim honour.
 /// </summary>
-internal sealed class SuppressionStore(KannonDbContext db, TimeProvider time)
+internal sealed class SuppressionStore(KannonDbContext db, SuppressionList list, TimeProvider time)
 {
     /// <summary>Newest first; <paramref name="reason"/> and <paramref name="addressPrefix"/> (case-insensitive) narrow it when given.</summary>
     public async Task<SuppressionPage> ListAsync(string domain, string? reason, string? addressPrefix, int skip, int take, CancellationToken cancellationToken)
@@ -30,14 +30,8 @@ internal sealed class SuppressionStore(KannonDbContext db, TimeProvider time)
         return new SuppressionPage(page, total);
     }
 
-    public Task<SuppressedAddress?> GetAsync(string domain, string email, CancellationToken cancellationToken)
-    {
-        var (localAt, lower) = MatchKeys(email);
-        return db.Suppressions.AsNoTracking()
-            .Where(s => s.Domain == domain && s.Email.StartsWith(localAt) && s.Email.ToLower() == lower)
-            .OrderBy(s => s.CreatedAt)
-            .FirstOrDefaultAsync(cancellationToken);
-    }
+    public Task<SuppressedAddress?> GetAsync(string domain, string email, CancellationToken cancellationToken) =>
+        list.FindAsync(domain, email, cancellationToken);
 
     /// <summary>
     /// Suppresses <paramref name="email"/> with reason manual; an address already suppressed keeps its row
@@ -45,19 +39,9 @@ internal sealed class SuppressionStore(KannonDbContext db, TimeProvider time)
     /// </summary>
     public async Task<SuppressedAddress> AddManualAsync(string domain, string email, string note, CancellationToken cancellationToken)
     {
-        if (await GetAsync(domain, email, cancellationToken).ConfigureAwait(false) is { } existing)
-        {
-            return existing;
-        }
-
-        var now = time.GetUtcNowForDatabase();
-
-        // ON CONFLICT: a concurrent Add, or a bounce recorded meanwhile, wins and is what we return.
-        await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO suppressions (domain, email, reason, source, note, observed_at, created_at)
-            VALUES ({domain}, {email}, {SuppressionReason.Manual}, 'api', {note}, {now}, {now})
-            ON CONFLICT (domain, email) DO NOTHING
-            """, cancellationToken).ConfigureAwait(false);
+        // ON CONFLICT: an existing row, a concurrent Add or a bounce recorded meanwhile wins and is what we return.
+        await list.AddAsync([new SuppressionEvidence(domain, email, SuppressionReason.Manual, "", "", "", "api", time.GetUtcNowForDatabase(), note)],
+            cancellationToken).ConfigureAwait(false);
         return await GetAsync(domain, email, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"the suppression of {email} for {domain} vanished right after it was written");
     }
@@ -65,24 +49,16 @@ internal sealed class SuppressionStore(KannonDbContext db, TimeProvider time)
     /// <summary>Deletes the suppression and records the removal, in one statement; false when there was none.</summary>
     public async Task<bool> RemoveAsync(string domain, string email, string note, CancellationToken cancellationToken)
     {
-        var (localAt, lower) = MatchKeys(email);
+        var key = SuppressionList.Normalize(email);
         var now = time.GetUtcNowForDatabase();
         var recorded = await db.Database.ExecuteSqlAsync($"""
             WITH removed AS (
-                DELETE FROM suppressions
-                WHERE domain = {domain} AND starts_with(email, {localAt}) AND lower(email) = {lower}
+                DELETE FROM suppressions WHERE domain = {domain} AND email = {key}
                 RETURNING domain, email, reason)
             INSERT INTO suppression_removals (domain, email, reason, note, removed_at)
             SELECT domain, email, reason, {note}, {now} FROM removed
             """, cancellationToken).ConfigureAwait(false);
         return recorded > 0;
-    }
-
-    // The local part with its '@' (compared exactly) and the whole address lower-cased (the domain part in any case).
-    private static (string LocalAt, string Lower) MatchKeys(string email)
-    {
-        var at = email.LastIndexOf('@');
-        return (email[..(at + 1)], email.ToLowerInvariant());
     }
 
     private static string EscapeLike(string value) =>
