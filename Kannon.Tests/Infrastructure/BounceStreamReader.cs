@@ -9,6 +9,37 @@ namespace Kannon.Tests.Infrastructure;
 /// <summary>Reads the events stored in <c>kannon-bounce</c> with a throwaway consumer that acks nothing (the real consumers still see them).</summary>
 internal static class BounceStreamReader
 {
+    /// <summary>
+    /// The stream keeps an event only until every consumer acked it (interest retention): a durable consumer that
+    /// never acks keeps them all for <see cref="ReadAsync"/>. Created before the events are published.
+    /// </summary>
+    public static async Task KeepEventsAsync(string natsUrl)
+    {
+        await using var connection = new NatsConnection(NatsOpts.Default with { Url = natsUrl });
+        var jetStream = new NatsJSContext(connection);
+        // The host makes the stream as it starts: wait for it rather than race it.
+        await Eventually.HoldsAsync(async () =>
+        {
+            try
+            {
+                await jetStream.CreateOrUpdateConsumerAsync(Topology.BounceStream, new ConsumerConfig("test-keeper")
+                {
+                    DurableName = "test-keeper",
+                    AckPolicy = ConsumerConfigAckPolicy.Explicit,
+                    DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+                });
+                return true;
+            }
+            catch (NatsJSApiException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(30), "kannon-bounce exists");
+    }
+
+    /// <summary>Every stored event, in stream order.</summary>
+    public static Task<List<StreamedBounce>> ReadAsync(string natsUrl) => ReadAsync(natsUrl, _ => true);
+
     public static async Task<List<StreamedBounce>> ReadAsync(string natsUrl, Func<BounceEvent, bool> which)
     {
         await using var connection = new NatsConnection(NatsOpts.Default with { Url = natsUrl });

@@ -1,12 +1,12 @@
-using Kannon.Suppression;
-using Microsoft.Extensions.DependencyInjection;
-using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Grpc.Core;
 using Kannon.Api;
 using Kannon.Hosting;
 using Kannon.Protos.Admin.ApiV1;
 using Kannon.Protos.Suppression.ApiV1;
+using Kannon.Suppression;
 using Kannon.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Kannon.Tests.Suppression;
