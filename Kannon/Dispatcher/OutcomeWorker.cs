@@ -35,36 +35,8 @@ internal sealed partial class OutcomeWorker(
     {
         await topology.EnsureAsync(stoppingToken).ConfigureAwait(false);
         var schedule = RetrySchedule.From(options.Value);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                var consumer = await jetStream.GetConsumerAsync(Topology.StatsStream, Topology.DispatcherOutcomesConsumer, stoppingToken).ConfigureAwait(false);
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    var batch = new List<INatsJSMsg<StatsEvent>>(BatchSize);
-                    await foreach (var message in consumer.FetchAsync(new NatsJSFetchOpts { MaxMsgs = BatchSize, Expires = TimeSpan.FromSeconds(2) },
-                        ProtobufSerializer<StatsEvent>.Default, stoppingToken).ConfigureAwait(false))
-                    {
-                        batch.Add(message);
-                    }
-
-                    if (batch.Count > 0)
-                    {
-                        await HandleAsync(batch, schedule, stoppingToken).ConfigureAwait(false);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is NatsException or TimeoutException)
-            {
-                LogConsumeFailed(logger, e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-        }
+        await BatchConsumer.RunAsync<StatsEvent>(jetStream, Topology.StatsStream, Topology.DispatcherOutcomesConsumer, BatchSize,
+            batch => HandleAsync(batch, schedule, stoppingToken), logger, stoppingToken).ConfigureAwait(false);
     }
 
     private async Task HandleAsync(List<INatsJSMsg<StatsEvent>> batch, RetrySchedule schedule, CancellationToken cancellationToken)
@@ -166,8 +138,6 @@ internal sealed partial class OutcomeWorker(
         await pool.DeleteAsync(deliveries.Select(d => d.Id).ToList(), cancellationToken).ConfigureAwait(false);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Outcome consumer failed, reconnecting: {Reason}")]
-    private static partial void LogConsumeFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Undecodable outcome on {Subject} terminated: {Reason}")]
     private static partial void LogUndecodable(ILogger logger, string subject, string reason);

@@ -26,36 +26,8 @@ internal sealed partial class SuppressionWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await topology.EnsureAsync(stoppingToken).ConfigureAwait(false);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                var consumer = await jetStream.GetConsumerAsync(Topology.BounceStream, Topology.DispatcherBounceConsumer, stoppingToken).ConfigureAwait(false);
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    var batch = new List<INatsJSMsg<Bounce>>(BatchSize);
-                    await foreach (var message in consumer.FetchAsync(new NatsJSFetchOpts { MaxMsgs = BatchSize, Expires = TimeSpan.FromSeconds(2) },
-                        ProtobufSerializer<Bounce>.Default, stoppingToken).ConfigureAwait(false))
-                    {
-                        batch.Add(message);
-                    }
-
-                    if (batch.Count > 0)
-                    {
-                        await HandleAsync(batch, stoppingToken).ConfigureAwait(false);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is NatsException or TimeoutException)
-            {
-                LogConsumeFailed(logger, e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-        }
+        await BatchConsumer.RunAsync<Bounce>(jetStream, Topology.BounceStream, Topology.DispatcherBounceConsumer, BatchSize,
+            batch => HandleAsync(batch, stoppingToken), logger, stoppingToken).ConfigureAwait(false);
     }
 
     private async Task HandleAsync(List<INatsJSMsg<Bounce>> batch, CancellationToken cancellationToken)
@@ -97,8 +69,6 @@ internal sealed partial class SuppressionWorker(
         await Task.WhenAll(handled.Select(m => m.AckAsync(cancellationToken: cancellationToken).AsTask())).ConfigureAwait(false);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Bounce consumer failed, reconnecting: {Reason}")]
-    private static partial void LogConsumeFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Undecodable Bounce event terminated: {Reason}")]
     private static partial void LogUndecodable(ILogger logger, string reason);

@@ -29,35 +29,16 @@ internal sealed partial class BounceEvidenceWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await topology.EnsureAsync(stoppingToken).ConfigureAwait(false);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                var consumer = await jetStream.GetConsumerAsync(Topology.BounceStream, Topology.StatsBounceConsumer, stoppingToken).ConfigureAwait(false);
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    var batch = new List<INatsJSMsg<Bounce>>(BatchSize);
-                    await foreach (var message in consumer.FetchAsync(new NatsJSFetchOpts { MaxMsgs = BatchSize, Expires = TimeSpan.FromSeconds(2) },
-                        ProtobufSerializer<Bounce>.Default, stoppingToken).ConfigureAwait(false))
-                    {
-                        batch.Add(message);
-                    }
+        await BatchConsumer.RunAsync<Bounce>(jetStream, Topology.BounceStream, Topology.StatsBounceConsumer, BatchSize,
+            HandleBatchAsync, logger, stoppingToken).ConfigureAwait(false);
+    }
 
-                    foreach (var message in batch)
-                    {
-                        await HandleAsync(message, CancellationToken.None).ConfigureAwait(false);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is NatsException or TimeoutException)
-            {
-                LogConsumeFailed(logger, e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
+    // One at a time, each answered on its own: a report whose stat is not stored yet waits without holding the others.
+    private async Task HandleBatchAsync(List<INatsJSMsg<Bounce>> batch)
+    {
+        foreach (var message in batch)
+        {
+            await HandleAsync(message, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -94,8 +75,6 @@ internal sealed partial class BounceEvidenceWorker(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Bounce evidence consumer failed, reconnecting: {Reason}")]
-    private static partial void LogConsumeFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Undecodable Bounce event terminated: {Reason}")]
     private static partial void LogUndecodable(ILogger logger, string reason);
