@@ -17,7 +17,7 @@ internal static class RawMessage
         if (!bytes.Span.EndsWith("\r\n"u8))
         {
             // DATA's final "." must start a line; relaxed DKIM reads a missing final line break as there.
-            bytes = bytes.ToArray().Concat("\r\n"u8.ToArray()).ToArray();
+            bytes = (byte[])[.. bytes.Span, (byte)'\r', (byte)'\n'];
         }
 
         size = bytes.Length;

@@ -32,16 +32,4 @@ internal static class BounceEvents
         ArrivedAt = Timestamp.FromDateTimeOffset(arrivedAt),
         ReportSha256 = ByteString.CopyFrom(reportHash),
     };
-
-    /// <summary>A recipient's mail to the List-Unsubscribe mailto: (its return path, subject "unsubscribe").</summary>
-    public static Bounce Unsubscribe(BounceAddress about, DateTimeOffset arrivedAt, byte[] reportHash) => new()
-    {
-        MessageId = about.BatchId,
-        Email = about.Recipient,
-        Domain = about.Domain,
-        Kind = BounceKind.Unsubscribe,
-        ReportingMta = "mailto",
-        ArrivedAt = Timestamp.FromDateTimeOffset(arrivedAt),
-        ReportSha256 = ByteString.CopyFrom(reportHash),
-    };
 }

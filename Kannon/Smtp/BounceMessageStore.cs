@@ -6,6 +6,7 @@ using Kannon.Envelopes;
 using Kannon.Messaging;
 using Kannon.Protos.Bounce.Types;
 using Kannon.Stats;
+using Kannon.Suppression;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MimeKit;
@@ -126,7 +127,8 @@ internal sealed partial class BounceMessageStore(
             if (IsUnsubscribeRequest(message))
             {
                 // RFC 2369 mailto: the same ids as the Tracker's one-click POST, so both ways count once.
-                reports.Add((BounceEvents.Unsubscribe(address, arrivedAt, reportHash), Tracking.UnsubscribeEndpoints.BounceMessageId(address.BatchId, address.Recipient)));
+                reports.Add((UnsubscribeRequest.Event(address.BatchId, address.Recipient, address.Domain, "mailto", arrivedAt, reportHash),
+                    UnsubscribeRequest.MessageId(address.BatchId, address.Recipient)));
                 var unsubscribed = Outcomes.Unsubscribed(address.BatchId, address.Recipient, address.Domain, arrivedAt);
                 stats.Add((unsubscribed, Outcomes.MessageIdOf(unsubscribed, "unsubscribe")));
                 LogUnsubscribe(logger, address.BatchId, address.Domain);

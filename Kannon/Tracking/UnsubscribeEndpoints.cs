@@ -1,8 +1,6 @@
 using System.Net;
-using Google.Protobuf.WellKnownTypes;
 using Kannon.Envelopes;
 using Kannon.Messaging;
-using Kannon.Protos.Bounce.Types;
 using Kannon.Stats;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -29,9 +27,6 @@ internal static partial class UnsubscribeEndpoints
         app.MapPost("/u/{token}", UnsubscribeAsync);
         return app;
     }
-
-    /// <summary>Same Batch, same recipient: the same id, so a retried or repeated POST is stored once (within the duplicate window).</summary>
-    internal static string BounceMessageId(string batchId, string email) => $"unsubscribe:{batchId}:{email}";
 
     private static async Task<IResult> ConfirmPageAsync(string token, HttpContext context, TrackingTokens tokens, TrackerMetrics metrics)
     {
@@ -62,22 +57,14 @@ internal static partial class UnsubscribeEndpoints
         }
 
         var now = time.GetUtcNow();
-        var bounce = new Bounce
-        {
-            MessageId = target.BatchId,
-            Email = target.Email,
-            Domain = target.Domain,
-            Kind = BounceKind.Unsubscribe,
-            ReportingMta = "tracker",
-            ArrivedAt = Timestamp.FromDateTimeOffset(now),
-        };
+        var bounce = Suppression.UnsubscribeRequest.Event(target.BatchId, target.Email, target.Domain, "tracker", now);
         var stat = Outcomes.Unsubscribed(target.BatchId, target.Email, target.Domain, now);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         timeout.CancelAfter(PublishTimeout);
         try
         {
             // The suppression first: if the outcome's publish fails, the client's retry repeats both under the same ids.
-            await publisher.PublishAsync(Subjects.Bounce, bounce, BounceMessageId(target.BatchId, target.Email), timeout.Token).ConfigureAwait(false);
+            await publisher.PublishAsync(Subjects.Bounce, bounce, Suppression.UnsubscribeRequest.MessageId(target.BatchId, target.Email), timeout.Token).ConfigureAwait(false);
             await publisher.PublishAsync(Subjects.Stats(StatTypes.Unsubscribed), stat, Outcomes.MessageIdOf(stat, "unsubscribe"), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is PublishException || (e is OperationCanceledException && timeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested))
