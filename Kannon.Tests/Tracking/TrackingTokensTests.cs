@@ -1,4 +1,6 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
+using System.Text;
 using Kannon.Tests.Infrastructure;
 using Kannon.Tracking;
 
@@ -50,39 +52,63 @@ public sealed class TrackingTokensTests
     }
 
     [Fact]
-    public async Task The_token_names_its_key_and_signs_with_hs256()
+    public void A_token_is_url_safe_names_its_key_and_is_shorter_than_the_jwt_it_replaces()
     {
-        var token = Tokens(_key).CreateOpen("msg_1@example.com", "ann@example.org");
+        const string url = "https://example.com/articles/42?utm_source=news";
+        var token = Tokens(_key).CreateLink("msg_1@example.com", "ann@example.org", url);
 
-        var header = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(token);
-        header.Kid.Should().Be("key_a");
-        header.Alg.Should().Be("HS256");
-        (await Tokens(_key).VerifyAsync(token, TrackingAudience.Open, default)).Should().NotBeNull();
+        token.Should().MatchRegex("^[A-Za-z0-9_-]+$");
+        var body = Base64Url.DecodeFromChars(token);
+        body[0].Should().Be(1, "the format's version");
+        Encoding.ASCII.GetString(body).Should().Contain("key_a").And.Contain(url);
+        token.Length.Should().BeLessThan(Jwt(_key, TrackingAudience.Link, url).Length * 3 / 4);
     }
 
-    [Theory]
-    [InlineData(TrackingAudience.Link)]
-    [InlineData(TrackingAudience.Unsubscribe)]
-    public async Task A_token_used_on_another_channel_is_refused(string audience)
+    [Fact]
+    public async Task A_jwt_issued_before_compact_tokens_still_verifies_on_its_channel_only()
     {
         var tokens = Tokens(_key);
+        var jwt = Jwt(_key, TrackingAudience.Link, "https://example.com/old");
 
-        (await tokens.VerifyAsync(tokens.CreateOpen("msg_1@example.com", "ann@example.org"), audience, default)).Should().BeNull();
+        var claims = await tokens.VerifyAsync(jwt, TrackingAudience.Link, default);
+
+        claims.Should().BeEquivalentTo(new TrackingClaims("msg_1@example.com", "ann@example.org", TrackingAudience.Link, "https://example.com/old", T0 + Lifetime));
+        (await tokens.VerifyAsync(jwt, TrackingAudience.Open, default)).Should().BeNull();
+        (await Tokens(Key("key_a")).VerifyAsync(jwt, TrackingAudience.Link, default)).Should().BeNull("another secret under the same kid");
     }
 
     [Fact]
     public async Task A_tampered_token_is_refused()
     {
         var tokens = Tokens(_key);
-        var token = tokens.CreateLink("msg_1@example.com", "ann@example.org", "https://example.com/");
-        var parts = token.Split('.');
-        var forgedPayload = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(
-            Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Decode(parts[1]).Replace("https://example.com/", "https://evil.example/"));
-        var signature = parts[2].ToCharArray();
-        signature[5] = signature[5] == 'A' ? 'B' : 'A';
+        var body = Base64Url.DecodeFromChars(tokens.CreateLink("msg_1@example.com", "ann@example.org", "https://example.com/"));
 
-        (await tokens.VerifyAsync($"{parts[0]}.{forgedPayload}.{parts[2]}", TrackingAudience.Link, default)).Should().BeNull();
-        (await tokens.VerifyAsync($"{parts[0]}.{parts[1]}.{new string(signature)}", TrackingAudience.Link, default)).Should().BeNull();
+        for (var i = 0; i < body.Length; i++)
+        {
+            var flipped = (byte[])body.Clone();
+            flipped[i] ^= 0x01;
+            (await tokens.VerifyAsync(Base64Url.EncodeToString(flipped), TrackingAudience.Link, default)).Should().BeNull($"byte {i} was changed");
+        }
+
+        // The same MAC after another destination: an open redirect if it verified.
+        var text = Encoding.ASCII.GetString(body);
+        var redirected = Encoding.ASCII.GetBytes(text.Replace("https://example.com/", "https://evil.example", StringComparison.Ordinal));
+        (await tokens.VerifyAsync(Base64Url.EncodeToString(redirected), TrackingAudience.Link, default)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task A_truncated_or_extended_token_is_refused()
+    {
+        var tokens = Tokens(_key);
+        var token = tokens.CreateLink("msg_1@example.com", "ann@example.org", "https://example.com/");
+
+        for (var length = 0; length < token.Length; length++)
+        {
+            (await tokens.VerifyAsync(token[..length], TrackingAudience.Link, default)).Should().BeNull($"cut to {length} characters");
+        }
+
+        (await tokens.VerifyAsync(token + "A", TrackingAudience.Link, default)).Should().BeNull();
+        (await tokens.VerifyAsync(token + "==", TrackingAudience.Link, default)).Should().BeNull("only the canonical spelling verifies");
     }
 
     [Fact]
@@ -133,6 +159,10 @@ public sealed class TrackingTokensTests
     [InlineData("eyJhbGciOiJub25lIn0.eyJtZXNzYWdlX2lkIjoieCJ9.")]
     [InlineData("....")]
     [InlineData("%%%.%%%.%%%")]
+    [InlineData("AQ")]
+    [InlineData("AQEAAAAAAA")]
+    [InlineData("AQEAAAAABWtleV9hAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData("!!!!")]
     public async Task Garbage_is_refused_without_throwing(string? token)
     {
         (await Tokens(_key).VerifyAsync(token, TrackingAudience.Open, default)).Should().BeNull();
@@ -147,6 +177,16 @@ public sealed class TrackingTokensTests
 
         (await Tokens(_key).VerifyAsync($"{header}.{payload}.", TrackingAudience.Open, default)).Should().BeNull();
     }
+
+    private Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler JwtHandler { get; } = new() { SetDefaultTimesOnTokenCreation = false };
+
+    // A token as Kannon issued them before compact tokens (ADR 0017).
+    private string Jwt(TrackingKey key, string audience, string? url) =>
+        JwtHandler.CreateToken(
+            url is null
+                ? $$"""{"message_id":"msg_1@example.com","email":"ann@example.org","aud":"{{audience}}","iat":{{T0.ToUnixTimeSeconds()}},"exp":{{(T0 + Lifetime).ToUnixTimeSeconds()}}}"""
+                : $$"""{"message_id":"msg_1@example.com","email":"ann@example.org","url":"{{url}}","aud":"{{audience}}","iat":{{T0.ToUnixTimeSeconds()}},"exp":{{(T0 + Lifetime).ToUnixTimeSeconds()}}}""",
+            key.Credentials);
 
     [Fact]
     public void Signing_without_a_key_that_outlives_a_token_is_an_error()

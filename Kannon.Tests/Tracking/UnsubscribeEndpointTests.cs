@@ -7,7 +7,6 @@ using Kannon.Stats;
 using Kannon.Tests.Infrastructure;
 using Kannon.Tracking;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.IdentityModel.Tokens;
 
 namespace Kannon.Tests.Tracking;
 
@@ -98,11 +97,12 @@ public sealed class UnsubscribeEndpointTests(PostgresFixture postgres, NatsFixtu
         var refused = new[]
         {
             _keys.Forger().CreateUnsubscribe(_batchId, "ann@example.org"),
-            Tamper(valid, "ann@example.org", "victim@example.org"),
+            TokenTampering.Tamper(valid, "ann@example.org", "victim@example.org"),
             _keys.At(DateTimeOffset.UtcNow.AddDays(-100)).CreateUnsubscribe(_batchId, "ann@example.org"),
             _keys.Now.CreateOpen(_batchId, "ann@example.org"),
             _keys.Now.CreateLink(_batchId, "ann@example.org", "https://example.com/"),
             valid[..^2],
+            TokenTampering.Unsigned(valid),
             "not-a-token",
         };
 
@@ -144,11 +144,4 @@ public sealed class UnsubscribeEndpointTests(PostgresFixture postgres, NatsFixtu
 
     private Task<HttpResponseMessage> PostAsync(string token, string body) =>
         _http.PostAsync($"/u/{token}", new StringContent(body, Encoding.ASCII, "application/x-www-form-urlencoded"));
-
-    private static string Tamper(string token, string from, string to)
-    {
-        var parts = token.Split('.');
-        parts[1] = Base64UrlEncoder.Encode(Base64UrlEncoder.Decode(parts[1]).Replace(from, to, StringComparison.Ordinal));
-        return string.Join('.', parts);
-    }
 }

@@ -12,6 +12,7 @@ internal sealed class TrackingKey
         Id = id;
         CreatedAt = createdAt;
         ExpiresAt = expiresAt;
+        Secret = secret;
         SecurityKey = new SymmetricSecurityKey(secret) { KeyId = id };
         Credentials = new SigningCredentials(SecurityKey, Algorithm);
     }
@@ -24,7 +25,12 @@ internal sealed class TrackingKey
     /// <summary>After this no token signed with the key verifies.</summary>
     public DateTimeOffset ExpiresAt { get; }
 
+    /// <summary>The HMAC-SHA256 key: 32 bytes.</summary>
+    public byte[] Secret { get; }
+
+    /// <summary>Verifies tokens issued as JWTs before compact tokens (ADR 0017).</summary>
     public SymmetricSecurityKey SecurityKey { get; }
 
+    /// <summary>Signs JWTs; only tests still make them, to check that old tokens verify.</summary>
     public SigningCredentials Credentials { get; }
 }
