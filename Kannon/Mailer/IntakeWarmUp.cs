@@ -11,7 +11,7 @@ namespace Kannon.Mailer;
 /// <summary>
 /// Compiles intake's own code before the API serves: methods are compiled once, optimized, on first use (no tiered
 /// compilation, ADR 0016), and on a fresh process the first SendHTML paid ~0.3 s compiling the Liquid parser alone,
-/// besides the request's parser, the NUL check and the screen (ADR 0018). Touches no database and no network.
+/// besides the request's parser, the NUL check and the screen (ADR 0019). Touches no database and no network.
 /// </summary>
 internal sealed class IntakeWarmUp : IHostedService
 {
