@@ -28,7 +28,6 @@ internal static class ApiModule
         builder.Services.TryAddSingleton<SuppressionList>();
         builder.Services.AddScoped<SuppressionStore>();
         builder.Services.AddSingleton<Mailer.BatchIntake>();
-        builder.Services.AddHostedService<Mailer.IntakeWarmUp>();
         builder.Services.AddSingleton<StatsReader>();
 
         builder.Services.AddSingleton<StatusDetailLimitInterceptor>();
@@ -60,6 +59,7 @@ internal static class ApiModule
 
     public static WebApplication MapApi(this WebApplication app)
     {
+        Mailer.IntakeWarmUp.Run();
         app.MapGrpcService<Mailer.MailerService>();
         app.MapGrpcService<AdminApiService>();
         app.MapGrpcService<HzApiService>();

@@ -3,7 +3,6 @@ using Kannon.Api;
 using Kannon.Protos.Mailer.ApiV1;
 using Kannon.Protos.Mailer.Types;
 using Kannon.Templates;
-using Microsoft.Extensions.Hosting;
 using MimeKit;
 
 namespace Kannon.Mailer;
@@ -11,11 +10,12 @@ namespace Kannon.Mailer;
 /// <summary>
 /// Compiles intake's own code before the API serves: methods are compiled once, optimized, on first use (no tiered
 /// compilation, ADR 0016), and on a fresh process the first SendHTML paid ~0.3 s compiling the Liquid parser alone,
-/// besides the request's parser, the NUL check and the screen (ADR 0019). Touches no database and no network.
+/// besides the request's parser, the NUL check and the screen (ADR 0019). Runs while the API is mapped, before it
+/// serves; touches no database and no network.
 /// </summary>
-internal sealed class IntakeWarmUp : IHostedService
+internal static class IntakeWarmUp
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    public static void Run()
     {
         var request = new SendHTMLReq
         {
@@ -45,9 +45,5 @@ internal sealed class IntakeWarmUp : IHostedService
         {
             _ = fields.Write(recipient.Fields);
         }
-
-        return Task.CompletedTask;
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
