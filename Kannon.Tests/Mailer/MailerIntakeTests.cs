@@ -159,6 +159,49 @@ public sealed class MailerIntakeTests(PostgresFixture postgres, NatsFixture nats
         output.WriteLine($"100,000 recipients accepted in {stopwatch.ElapsedMilliseconds} ms ({100_000 / stopwatch.Elapsed.TotalSeconds:F0} recipients/s)");
     }
 
+    [Fact]
+    public async Task Each_delivery_keeps_its_fields_over_the_global_ones_and_the_batchs_tracking()
+    {
+        var request = Html("Hello {{ name }}", "<p>Hi {{ name }}</p>");
+        request.GlobalFields.Add("name", "friend");
+        request.GlobalFields.Add("shop", "Corner \"Shop\"");
+        request.Recipients.Add(new Recipient { Email = "ann@example.org", Fields = { ["name"] = "Ann Élise", ["code"] = "a\\b\n<&>" } });
+        request.Recipients.Add(new Recipient { Email = "bob@example.org" });
+        request.Tracking = new Kannon.Protos.Tracking.Types.TrackingPolicy { Opens = Kannon.Protos.Tracking.Types.TrackingMode.Anonymous };
+
+        var response = await _mailer.SendHTMLAsync(request);
+
+        response.AcceptedCount.Should().Be(2);
+        (await DeliveryAsync(response.MessageId, "ann@example.org")).Should().Be(
+            ("""{"code": "a\\b\n<&>", "name": "Ann Élise", "shop": "Corner \"Shop\""}""", """{"links": "identified", "opens": "anonymous"}"""));
+        (await DeliveryAsync(response.MessageId, "bob@example.org")).Should().Be(
+            ("""{"name": "friend", "shop": "Corner \"Shop\""}""", """{"links": "identified", "opens": "anonymous"}"""));
+    }
+
+    [Fact]
+    public async Task A_batch_without_fields_or_tracking_stores_empty_fields_and_the_default_policy()
+    {
+        // Intake leaves both columns to their defaults here: the Pool's tracking default must stay TrackingPolicy.Default.
+        var request = Html("Hello", "<p>Hi</p>");
+        request.Recipients.Add(new Recipient { Email = "ann@example.org" });
+
+        var response = await _mailer.SendHTMLAsync(request);
+
+        Kannon.Tracking.TrackingPolicy.Default.Should().Be(new Kannon.Tracking.TrackingPolicy("identified", "identified"));
+        (await DeliveryAsync(response.MessageId, "ann@example.org")).Should().Be(("{}", """{"links": "identified", "opens": "identified"}"""));
+    }
+
+    private async Task<(string Fields, string Tracking)> DeliveryAsync(string batch, string email)
+    {
+        await using var command = postgres.DataSource.CreateCommand(
+            "SELECT fields::text, tracking::text FROM sending_pool_emails WHERE message_id = $1 AND email = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = batch });
+        command.Parameters.Add(new NpgsqlParameter { Value = email });
+        await using var reader = await command.ExecuteReaderAsync();
+        (await reader.ReadAsync()).Should().BeTrue();
+        return (reader.GetString(0), reader.GetString(1));
+    }
+
     private SendHTMLReq Html(string subject, string html) => new()
     {
         Sender = new Kannon.Protos.Mailer.Types.Sender { Email = $"news@{_domain}", Alias = "News" },

@@ -59,6 +59,7 @@ internal static class ApiModule
 
     public static WebApplication MapApi(this WebApplication app)
     {
+        Mailer.IntakeWarmUp.Run();
         app.MapGrpcService<Mailer.MailerService>();
         app.MapGrpcService<AdminApiService>();
         app.MapGrpcService<HzApiService>();

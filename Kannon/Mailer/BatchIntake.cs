@@ -55,12 +55,23 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         await InsertBatchAsync(connection, batchId, templateId, command, cancellationToken).ConfigureAwait(false);
 
         var (accepted, rejected) = RecipientScreen.Screen(command.Recipients);
-        var suppressed = await SuppressionList.SuppressedAmongAsync(connection, command.Domain, accepted.Select(r => r.Email), cancellationToken).ConfigureAwait(false);
+        var suppressed = await SuppressionList.SuppressedAmongAsync(connection, command.Domain, accepted.ConvertAll(r => r.Email), cancellationToken).ConfigureAwait(false);
         if (suppressed.Count > 0)
         {
-            rejected.AddRange(accepted.Where(r => suppressed.Contains(SuppressionList.Normalize(r.Email)))
-                .Select(r => new RejectedRecipient(r.Email, SuppressionList.RejectionReason)));
-            accepted = accepted.Where(r => !suppressed.Contains(SuppressionList.Normalize(r.Email))).ToList();
+            var kept = new List<RecipientInput>(accepted.Count - suppressed.Count);
+            foreach (var recipient in accepted)
+            {
+                if (suppressed.Contains(SuppressionList.Normalize(recipient.Email)))
+                {
+                    rejected.Add(new RejectedRecipient(recipient.Email, SuppressionList.RejectionReason));
+                }
+                else
+                {
+                    kept.Add(recipient);
+                }
+            }
+
+            accepted = kept;
         }
 
         var policy = TrackingModes.Resolve(ceiling, command.Tracking);
@@ -141,35 +152,36 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
     private static async Task CopyDeliveriesAsync(NpgsqlConnection connection, string batchId, SendCommand command,
         List<RecipientInput> recipients, TrackingPolicy policy, CancellationToken cancellationToken)
     {
+        // Columns whose value would be the column's default for every row are left out: PostgreSQL then stores the
+        // default without parsing a jsonb per row. The Pool's tracking default is TrackingPolicy.Default (a test
+        // holds them together); fields default to {} and are written only when some recipient has any.
+        var writeTracking = policy != TrackingPolicy.Default;
+        var writeFields = command.GlobalFields.Count > 0 || recipients.Exists(r => r.Fields.Count > 0);
         var tracking = JsonSerializer.Serialize(policy, Json);
         var scheduled = command.ScheduledTime;
         await using var importer = await connection.BeginBinaryImportAsync(
-            "COPY sending_pool_emails (email, message_id, fields, status, scheduled_time, original_scheduled_time, domain, tracking) FROM STDIN (FORMAT BINARY)",
+            "COPY sending_pool_emails (email, message_id, status, scheduled_time, original_scheduled_time, domain" +
+            (writeFields ? ", fields" : "") + (writeTracking ? ", tracking" : "") + ") FROM STDIN (FORMAT BINARY)",
             cancellationToken).ConfigureAwait(false);
-        var fields = new Dictionary<string, string>();
+        var fields = new DeliveryFieldsWriter(command.GlobalFields);
         foreach (var recipient in recipients)
         {
-            // Per-recipient fields win over global_fields of the same name: the more specific value.
-            fields.Clear();
-            foreach (var (key, value) in command.GlobalFields)
-            {
-                fields[key] = value;
-            }
-
-            foreach (var (key, value) in recipient.Fields)
-            {
-                fields[key] = value;
-            }
-
             await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(recipient.Email, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(batchId, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(JsonSerializer.Serialize(fields), NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(DeliveryStatus.ToValidate, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(scheduled, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(scheduled, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(command.Domain, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(tracking, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
+            if (writeFields)
+            {
+                await importer.WriteAsync(fields.Write(recipient.Fields), NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (writeTracking)
+            {
+                await importer.WriteAsync(tracking, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);

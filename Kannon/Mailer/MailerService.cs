@@ -129,12 +129,23 @@ internal sealed class MailerService(BatchIntake intake, TimeProvider time) : Wir
             html,
             templateId,
             when,
-            recipients.Select(r => new RecipientInput(r.Email, r.Fields)).ToList(),
+            ToInputs(recipients),
             globalFields,
             files,
             to,
             cc,
             ToPolicy(tracking, "tracking"));
+    }
+
+    private static List<RecipientInput> ToInputs(RepeatedField<Recipient> recipients)
+    {
+        var inputs = new List<RecipientInput>(recipients.Count);
+        foreach (var recipient in recipients)
+        {
+            inputs.Add(new RecipientInput(recipient.Email, recipient.Fields));
+        }
+
+        return inputs;
     }
 
     private static DateTimeOffset ToTime(Google.Protobuf.WellKnownTypes.Timestamp timestamp)

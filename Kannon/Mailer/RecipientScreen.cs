@@ -9,11 +9,11 @@ internal static class RecipientScreen
 {
     public const string InvalidEmail = "invalid_email";
 
-    public static (List<RecipientInput> Accepted, List<RejectedRecipient> Rejected) Screen(IEnumerable<RecipientInput> recipients)
+    public static (List<RecipientInput> Accepted, List<RejectedRecipient> Rejected) Screen(IReadOnlyList<RecipientInput> recipients)
     {
-        var accepted = new List<RecipientInput>();
+        var accepted = new List<RecipientInput>(recipients.Count);
         var rejected = new List<RejectedRecipient>();
-        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var seen = new HashSet<string>(recipients.Count, StringComparer.OrdinalIgnoreCase);
         foreach (var recipient in recipients)
         {
             var email = recipient.Email.Trim();
@@ -25,7 +25,8 @@ internal static class RecipientScreen
 
             if (seen.Add(email))
             {
-                accepted.Add(recipient with { Email = email });
+                // Trim returns the same string when there is nothing to trim: no copy of an address already clean.
+                accepted.Add(ReferenceEquals(email, recipient.Email) ? recipient : recipient with { Email = email });
             }
         }
 

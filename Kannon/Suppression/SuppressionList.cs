@@ -25,7 +25,16 @@ internal sealed class SuppressionList(NpgsqlDataSource dataSource)
     {
         var trimmed = email.Trim();
         var at = trimmed.LastIndexOf('@');
-        return at < 0 ? trimmed : trimmed[..at] + trimmed[at..].ToLowerInvariant();
+        if (at < 0)
+        {
+            return trimmed;
+        }
+
+        // Most addresses are already normalized: then the same string, without the three copies of building it again.
+        var domain = trimmed.AsSpan(at);
+        var lower = domain.Length <= 256 ? stackalloc char[domain.Length] : new char[domain.Length];
+        domain.ToLowerInvariant(lower);
+        return lower.SequenceEqual(domain) ? trimmed : string.Concat(trimmed.AsSpan(0, at), lower);
     }
 
     /// <summary>
@@ -68,22 +77,22 @@ internal sealed class SuppressionList(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Which of <paramref name="emails"/> the Domain suppresses (normalized), in one query: intake of 100k recipients stays one round trip.</summary>
-    public static async Task<HashSet<string>> SuppressedAmongAsync(NpgsqlConnection connection, string domain, IEnumerable<string> emails, CancellationToken cancellationToken)
+    public static async Task<HashSet<string>> SuppressedAmongAsync(NpgsqlConnection connection, string domain, IReadOnlyCollection<string> emails, CancellationToken cancellationToken)
     {
-        var normalized = emails.Select(Normalize).Distinct(StringComparer.Ordinal).ToArray();
         var suppressed = new HashSet<string>(StringComparer.Ordinal);
-        if (normalized.Length == 0)
+        if (emails.Count == 0)
         {
             return suppressed;
         }
 
         // Most Domains suppress far fewer addresses than a big Batch names: read the whole list (bounded by the
-        // Batch's size) and compare here, instead of sending every address of the Batch to the database.
+        // Batch's size) and compare here, instead of sending every address of the Batch to the database. An empty
+        // list, the usual case, costs the Batch nothing more.
         await using (var whole = new NpgsqlCommand("SELECT email FROM suppressions WHERE domain = $1 LIMIT $2", connection))
         {
             whole.Parameters.Add(new NpgsqlParameter { Value = domain });
-            whole.Parameters.Add(new NpgsqlParameter { Value = normalized.Length + 1 });
-            var listed = new List<string>();
+            whole.Parameters.Add(new NpgsqlParameter { Value = emails.Count + 1 });
+            var listed = new HashSet<string>(StringComparer.Ordinal);
             await using (var reader = await whole.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -92,14 +101,24 @@ internal sealed class SuppressionList(NpgsqlDataSource dataSource)
                 }
             }
 
-            if (listed.Count <= normalized.Length)
+            if (listed.Count <= emails.Count)
             {
-                var wanted = new HashSet<string>(normalized, StringComparer.Ordinal);
-                suppressed.UnionWith(listed.Where(wanted.Contains));
+                if (listed.Count > 0)
+                {
+                    foreach (var email in emails)
+                    {
+                        if (Normalize(email) is var key && listed.Contains(key))
+                        {
+                            suppressed.Add(key);
+                        }
+                    }
+                }
+
                 return suppressed;
             }
         }
 
+        var normalized = emails.Select(Normalize).Distinct(StringComparer.Ordinal).ToArray();
         await using var command = new NpgsqlCommand("SELECT email FROM suppressions WHERE domain = $1 AND email = ANY($2)", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = domain });
         command.Parameters.Add(Text(normalized));

@@ -10,7 +10,8 @@ internal sealed record BenchOptions(
     string KannonExecutable,
     bool SkipPostfix,
     bool SkipIntake,
-    bool SkipLatency)
+    bool SkipLatency,
+    bool SkipEndToEnd)
 {
     /// <summary>Recipients of the single large intake call, and the size of each of the ten calls after it.</summary>
     public const int IntakeCall = 100_000;
@@ -26,7 +27,7 @@ internal sealed record BenchOptions(
     {
         var known = new HashSet<string>(StringComparer.Ordinal)
         {
-            "--n", "--call", "--timeout-seconds", "--kannon", "--skip-postfix", "--skip-intake", "--skip-latency",
+            "--n", "--call", "--timeout-seconds", "--kannon", "--skip-postfix", "--skip-intake", "--skip-latency", "--skip-end-to-end",
         };
         foreach (var unknown in args.Where(a => a.StartsWith("--", StringComparison.Ordinal) && !known.Contains(a)))
         {
@@ -47,7 +48,8 @@ internal sealed record BenchOptions(
             Text(args, "--kannon", Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "kannon"))),
             args.Contains("--skip-postfix"),
             args.Contains("--skip-intake"),
-            args.Contains("--skip-latency"));
+            args.Contains("--skip-latency"),
+            args.Contains("--skip-end-to-end"));
     }
 
     private static int Number(string[] args, string name, int fallback) =>
