@@ -1,10 +1,8 @@
 namespace Kannon.Data;
 
 /// <summary>
-/// to_validate → scheduled → sending (published, waiting for the Sender's outcome). Terminal outcomes delete
-/// the row. The Validator and the Dispatcher claim rows as held row locks, not as states (ADR 0018);
-/// <see cref="Validating"/> and <see cref="Dispatching"/> are only found in rows a version before that left
-/// behind, and are reclaimed.
+/// to_validate → validating (Validator claim) → scheduled → dispatching (Dispatcher claim, before
+/// publish) → sending (published, waiting for the Sender's outcome). Terminal outcomes delete the row.
 /// </summary>
 internal static class DeliveryStatus
 {

@@ -12,10 +12,9 @@ using Npgsql;
 namespace Kannon.Dispatcher;
 
 /// <summary>
-/// Claims due Deliveries a batch at a time (held row locks, ADR 0018), builds their Envelopes in parallel,
-/// publishes them with pipelined acks (Nats-Msg-Id = Delivery and attempt), and only then marks them sending, in
-/// the claim's commit. A Delivery whose Envelope cannot be built or stored is rescheduled (or failed when its
-/// budget is spent), never stranded.
+/// Claims due Deliveries a batch at a time, builds their Envelopes in parallel, publishes them with
+/// pipelined acks (Nats-Msg-Id = Delivery and attempt), and only then marks them sending. A Delivery
+/// whose Envelope cannot be built or stored is rescheduled (or failed when its budget is spent), never stranded.
 /// </summary>
 internal sealed partial class DispatcherWorker(
     TopologyProvisioner topology,
@@ -59,21 +58,14 @@ internal sealed partial class DispatcherWorker(
                 }
 
                 var ticket = signal.Ticket();
-                bool published;
-                await using (var claim = await pool.ClaimDueAsync(settings.BatchSize, settings.DispatchingTimeout, stoppingToken).ConfigureAwait(false))
+                var claimed = await pool.ClaimDueAsync(settings.BatchSize, stoppingToken).ConfigureAwait(false);
+                if (claimed.Count == 0)
                 {
-                    if (claim.Rows.Count == 0)
-                    {
-                        await claim.DisposeAsync().ConfigureAwait(false);
-                        await signal.WaitAsync(ticket, settings.PollInterval, stoppingToken).ConfigureAwait(false);
-                        continue;
-                    }
-
-                    published = await DispatchAsync(claim.Rows, claim.Connection, schedule, stoppingToken).ConfigureAwait(false);
-                    await claim.CommitAsync(stoppingToken).ConfigureAwait(false);
+                    await signal.WaitAsync(ticket, settings.PollInterval, stoppingToken).ConfigureAwait(false);
+                    continue;
                 }
 
-                if (!published)
+                if (!await DispatchAsync(claimed, schedule, stoppingToken).ConfigureAwait(false))
                 {
                     // JetStream refused or did not answer: the same Envelopes would fail again at once.
                     await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
@@ -101,15 +93,12 @@ internal sealed partial class DispatcherWorker(
         }
     }
 
-    /// <summary>
-    /// Every change to the claimed rows goes through <paramref name="claim"/>, the held claim's connection, and lands
-    /// when the caller commits. False when some publishes failed (their Deliveries stay scheduled for another try).
-    /// </summary>
-    private async Task<bool> DispatchAsync(List<DispatchPool.Claimed> claimed, NpgsqlConnection claim, RetrySchedule schedule, CancellationToken cancellationToken)
+    /// <summary>False when some publishes failed (their Deliveries wait for another try).</summary>
+    private async Task<bool> DispatchAsync(List<DispatchPool.Claimed> claimed, RetrySchedule schedule, CancellationToken cancellationToken)
     {
         if (claimed.Any(c => c.Suppressed))
         {
-            await EndSuppressedAsync(claimed.Where(c => c.Suppressed).ToList(), claim, cancellationToken).ConfigureAwait(false);
+            await EndSuppressedAsync(claimed.Where(c => c.Suppressed).ToList(), cancellationToken).ConfigureAwait(false);
             claimed = claimed.Where(c => !c.Suppressed).ToList();
             if (claimed.Count == 0)
             {
@@ -182,48 +171,46 @@ internal sealed partial class DispatcherWorker(
             }
         }
 
-        await pool.MarkSendingAsync(sent, claim, cancellationToken).ConfigureAwait(false);
+        await pool.MarkSendingAsync(sent, cancellationToken).ConfigureAwait(false);
         if (failed.Count > 0)
         {
             LogDispatchFailed(logger, failed.Count, failed[0].Reason);
-            await RetryOrFailAsync(failed.Select(f => f.Delivery).ToList(), claim, schedule, cancellationToken).ConfigureAwait(false);
+            await RetryOrFailAsync(failed.Select(f => f.Delivery).ToList(), schedule, cancellationToken).ConfigureAwait(false);
         }
 
         if (unsure.Count > 0)
         {
             LogPublishFailed(logger, unsure.Count, unsure[0].Reason);
-            await RepublishLaterAsync(unsure.Select(f => f.Delivery).ToList(), claim, schedule, cancellationToken).ConfigureAwait(false);
+            await RepublishLaterAsync(unsure.Select(f => f.Delivery).ToList(), schedule, cancellationToken).ConfigureAwait(false);
         }
 
         return unsure.Count == 0;
     }
 
-    /// <summary>
-    /// Left scheduled with the same attempt and place in the queue (nothing to write: the claim only locked them);
-    /// failed once the retry budget is spent.
-    /// </summary>
-    private async Task RepublishLaterAsync(List<DispatchPool.Claimed> deliveries, NpgsqlConnection claim, RetrySchedule schedule, CancellationToken cancellationToken)
+    /// <summary>Back to scheduled with the same attempt and place in the queue; failed once the retry budget is spent.</summary>
+    private async Task RepublishLaterAsync(List<DispatchPool.Claimed> deliveries, RetrySchedule schedule, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var spent = deliveries.Where(d => schedule.IsSpent(d.OriginalScheduledTime, now)).ToList();
+        await pool.ReleaseAsync(deliveries.Where(d => !schedule.IsSpent(d.OriginalScheduledTime, now)).Select(d => d.Id).ToList(), cancellationToken).ConfigureAwait(false);
         await outcomes.FailAsync(spent.Select(d => new DispatchPool.InFlight(d.Id, d.Email, d.BatchId, d.Domain, d.Attempts, d.OriginalScheduledTime)).ToList(),
-            "retry budget exhausted while dispatching", cancellationToken, claim).ConfigureAwait(false);
+            "retry budget exhausted while dispatching", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Deliveries whose address their Domain suppressed after intake end as rejected (<c>suppressed</c>), their one
     /// terminal outcome: published first with an id fixed by the Delivery, then the rows go.
     /// </summary>
-    private async Task EndSuppressedAsync(List<DispatchPool.Claimed> suppressed, NpgsqlConnection claim, CancellationToken cancellationToken)
+    private async Task EndSuppressedAsync(List<DispatchPool.Claimed> suppressed, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         await Task.WhenAll(suppressed.Select(d => publisher.PublishAsync(Subjects.Stats(Stats.StatTypes.Rejected),
             Stats.Outcomes.Rejected(d.BatchId, d.Email, d.Domain, now, Suppression.SuppressionList.RejectionReason), $"rejected:{d.Id}", cancellationToken))).ConfigureAwait(false);
-        await pool.DeleteAsync(suppressed.Select(d => d.Id).ToList(), cancellationToken, claim).ConfigureAwait(false);
+        await pool.DeleteAsync(suppressed.Select(d => d.Id).ToList(), cancellationToken).ConfigureAwait(false);
         LogSuppressed(logger, suppressed.Count);
     }
 
-    private async Task RetryOrFailAsync(List<DispatchPool.Claimed> deliveries, NpgsqlConnection claim, RetrySchedule schedule, CancellationToken cancellationToken)
+    private async Task RetryOrFailAsync(List<DispatchPool.Claimed> deliveries, RetrySchedule schedule, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var retries = new List<(long, DateTimeOffset)>();
@@ -240,8 +227,8 @@ internal sealed partial class DispatcherWorker(
             }
         }
 
-        await pool.RescheduleAsync(retries, DeliveryStatus.Scheduled, cancellationToken, claim).ConfigureAwait(false);
-        await outcomes.FailAsync(spent, "retry budget exhausted while dispatching", cancellationToken, claim).ConfigureAwait(false);
+        await pool.RescheduleAsync(retries, DeliveryStatus.Dispatching, cancellationToken).ConfigureAwait(false);
+        await outcomes.FailAsync(spent, "retry budget exhausted while dispatching", cancellationToken).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatcher cycle failed, retrying: {Reason}")]

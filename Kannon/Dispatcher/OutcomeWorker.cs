@@ -125,8 +125,7 @@ internal sealed partial class OutcomeWorker(
         await FailAsync(spent, "retry budget exhausted while sending", cancellationToken).ConfigureAwait(false);
     }
 
-    /// <param name="claim">the Dispatcher's held claim when the Deliveries are in it</param>
-    internal async Task FailAsync(IReadOnlyList<DispatchPool.InFlight> deliveries, string reason, CancellationToken cancellationToken, NpgsqlConnection? claim = null)
+    internal async Task FailAsync(IReadOnlyList<DispatchPool.InFlight> deliveries, string reason, CancellationToken cancellationToken)
     {
         if (deliveries.Count == 0)
         {
@@ -136,7 +135,7 @@ internal sealed partial class OutcomeWorker(
         var now = time.GetUtcNow();
         await Task.WhenAll(deliveries.Select(d => publisher.PublishAsync(Subjects.Stats(StatTypes.Failed),
             Outcomes.Failed(d.BatchId, d.Email, d.Domain, now, reason), $"failed:{d.Id}", cancellationToken))).ConfigureAwait(false);
-        await pool.DeleteAsync(deliveries.Select(d => d.Id).ToList(), cancellationToken, claim).ConfigureAwait(false);
+        await pool.DeleteAsync(deliveries.Select(d => d.Id).ToList(), cancellationToken).ConfigureAwait(false);
     }
 
 

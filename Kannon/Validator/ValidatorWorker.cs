@@ -9,9 +9,9 @@ using Npgsql;
 namespace Kannon.Validator;
 
 /// <summary>
-/// Claims to_validate Deliveries in batches (held row locks, ADR 0018), checks each address (syntax, and that
-/// its Domain does not suppress it: reason <c>suppressed</c>), publishes accepted / rejected, then schedules the
-/// valid ones and removes the invalid ones in the claim's commit. Outcomes are published before the Pool changes,
+/// Claims to_validate Deliveries in batches, checks each address (syntax, and that its Domain does not suppress
+/// it: reason <c>suppressed</c>), publishes accepted / rejected, then
+/// schedules the valid ones and removes the invalid ones. Outcomes are published before the Pool changes,
 /// with ids fixed by the Delivery, so a crash in between republishes the same events (deduplicated).
 /// </summary>
 internal sealed partial class ValidatorWorker(
@@ -43,15 +43,14 @@ internal sealed partial class ValidatorWorker(
                 }
 
                 var ticket = signal.Ticket();
-                await using var claim = await pool.ClaimAsync(settings.BatchSize, settings.ClaimTimeout, stoppingToken).ConfigureAwait(false);
-                if (claim.Rows.Count == 0)
+                var claimed = await pool.ClaimAsync(settings.BatchSize, stoppingToken).ConfigureAwait(false);
+                if (claimed.Count == 0)
                 {
-                    await claim.DisposeAsync().ConfigureAwait(false);
                     await signal.WaitAsync(ticket, settings.PollInterval, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
 
-                await ValidateAsync(claim, stoppingToken).ConfigureAwait(false);
+                await ValidateAsync(claimed, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -65,9 +64,8 @@ internal sealed partial class ValidatorWorker(
         }
     }
 
-    private async Task ValidateAsync(HeldClaim<ValidationPool.Claimed> claim, CancellationToken cancellationToken)
+    private async Task ValidateAsync(List<ValidationPool.Claimed> claimed, CancellationToken cancellationToken)
     {
-        var claimed = claim.Rows;
         var valid = new List<long>(claimed.Count);
         var invalid = new List<long>();
         var publishes = new List<Task>(claimed.Count);
@@ -94,10 +92,18 @@ internal sealed partial class ValidatorWorker(
             }
         }
 
-        // Nothing changes in the Pool unless every outcome is stored: a failed publish throws, and disposing the
-        // claim gives the rows back for a later try.
-        await Task.WhenAll(publishes).ConfigureAwait(false);
-        await pool.SettleAsync(claim, valid, invalid, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(publishes).ConfigureAwait(false);
+        }
+        catch (PublishException)
+        {
+            // Nothing changes in the Pool unless every outcome is stored; give the claims back for a later try.
+            await pool.ReleaseAsync(claimed.Select(c => c.Id).ToList(), CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        await pool.SettleAsync(valid, invalid, cancellationToken).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Validator cycle failed, retrying: {Reason}")]
