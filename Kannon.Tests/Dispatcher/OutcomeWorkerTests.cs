@@ -51,6 +51,24 @@ public sealed class OutcomeWorkerTests(PostgresFixture postgres, NatsFixture nat
     }
 
     [Fact]
+    public async Task An_error_that_beats_the_dispatchers_mark_reschedules_the_delivery_instead_of_leaving_it_for_the_sending_reclaim()
+    {
+        // The Sender answered before the Dispatcher marked the Envelope sent (slow, or its mark failed): the row is
+        // still dispatching. Dropping the error would leave it waiting an hour for dispatcher.sending_timeout.
+        var current = await InsertSendingAsync("quick@example.org", attempts: 1, status: "dispatching");
+        var unnamed = await InsertSendingAsync("unnamed@example.org", attempts: 0, status: "dispatching");
+        var marker = await InsertSendingAsync("marker2@example.org", attempts: 0);
+
+        await PublishErrorAsync("quick@example.org", current, attempt: 1);
+        await Publish(Outcomes.Error(Batch, "unnamed@example.org", Domain, DateTimeOffset.UtcNow, 451, "try later"), $"e-unnamed-{unnamed}");
+        await Publish(Outcomes.Delivered(Batch, "marker2@example.org", Domain, DateTimeOffset.UtcNow), $"marker-{marker}");
+        await Eventually.HoldsAsync(async () => (await StateAsync(marker)).Status == "", because: "outcomes published after the errors are applied");
+
+        (await StateAsync(current)).Should().Be(("scheduled", 2), "the error names the attempt being dispatched: that Envelope was sent and failed");
+        (await StateAsync(unnamed)).Should().Be(("dispatching", 0), "an error that names no attempt cannot move a Delivery that may be on its way");
+    }
+
+    [Fact]
     public async Task Delivered_and_bounced_outcomes_remove_the_delivery_and_undecodable_ones_are_terminated()
     {
         var delivered = await InsertSendingAsync("done@example.org", attempts: 0);
@@ -64,15 +82,16 @@ public sealed class OutcomeWorkerTests(PostgresFixture postgres, NatsFixture nat
         await Eventually.HoldsAsync(async () => (await StateAsync(delivered)).Status == "" && (await StateAsync(bounced)).Status == "");
     }
 
-    private async Task<long> InsertSendingAsync(string email, int attempts)
+    private async Task<long> InsertSendingAsync(string email, int attempts, string status = "sending")
     {
         await using var command = postgres.DataSource.CreateCommand(
             "INSERT INTO sending_pool_emails (email, message_id, domain, status, send_attempts_cnt, original_scheduled_time, claimed_at) " +
-            "VALUES ($1, $2, $3, 'sending', $4, now(), now()) RETURNING id");
+            "VALUES ($1, $2, $3, $5, $4, now(), now()) RETURNING id");
         command.Parameters.Add(new NpgsqlParameter { Value = email });
         command.Parameters.Add(new NpgsqlParameter { Value = Batch });
         command.Parameters.Add(new NpgsqlParameter { Value = Domain });
         command.Parameters.Add(new NpgsqlParameter { Value = attempts });
+        command.Parameters.Add(new NpgsqlParameter { Value = status });
         return (long)(await command.ExecuteScalarAsync())!;
     }
 

@@ -15,7 +15,8 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
         long Id, string Email, string BatchId, string Domain, Dictionary<string, string> Fields,
         TrackingPolicy Tracking, int Attempts, DateTimeOffset OriginalScheduledTime, bool Suppressed = false);
 
-    public sealed record InFlight(long Id, string Email, string BatchId, string Domain, int Attempts, DateTimeOffset OriginalScheduledTime);
+    public sealed record InFlight(long Id, string Email, string BatchId, string Domain, int Attempts, DateTimeOffset OriginalScheduledTime,
+        string Status = DeliveryStatus.Sending);
 
     /// <summary>
     /// Due scheduled Deliveries become dispatching; two Dispatchers never get the same row. Each says whether its
@@ -52,7 +53,7 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
             cancellationToken, ids.ToArray());
 
     /// <summary>Back to scheduled at the given times with one more attempt counted (a failed build or an error outcome).</summary>
-    public async Task<int> RescheduleAsync(IReadOnlyList<(long Id, DateTimeOffset At)> retries, string fromStatus, CancellationToken cancellationToken)
+    public async Task<int> RescheduleAsync(IReadOnlyList<(long Id, DateTimeOffset At)> retries, string[] fromStatuses, CancellationToken cancellationToken)
     {
         if (retries.Count == 0)
         {
@@ -63,11 +64,11 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
             UPDATE sending_pool_emails p SET status = '{DeliveryStatus.Scheduled}', scheduled_time = r.at,
                 send_attempts_cnt = p.send_attempts_cnt + 1, claimed_at = NULL
             FROM unnest($1::bigint[], $2::timestamptz[]) AS r(id, at)
-            WHERE p.id = r.id AND p.status = $3
+            WHERE p.id = r.id AND p.status = ANY($3)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = retries.Select(r => r.Id).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = retries.Select(r => r.At).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = fromStatus });
+        command.Parameters.Add(new NpgsqlParameter { Value = fromStatuses });
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -97,14 +98,17 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The Deliveries an error outcome is about, still waiting for it (status sending).</summary>
+    /// <summary>
+    /// The Deliveries an error outcome is about, still waiting for it: sending, or still dispatching when the Sender
+    /// answered before the Dispatcher marked its Envelope sent (a slow or failed mark; the caller checks the attempt).
+    /// </summary>
     public async Task<List<InFlight>> FindSendingAsync(IReadOnlyList<(string Email, string BatchId)> deliveries, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
-            SELECT p.id, p.email, p.message_id, p.domain, p.send_attempts_cnt, p.original_scheduled_time
+            SELECT p.id, p.email, p.message_id, p.domain, p.send_attempts_cnt, p.original_scheduled_time, p.status
             FROM sending_pool_emails p JOIN unnest($1::text[], $2::text[]) AS d(email, message_id)
               ON p.email = d.email AND p.message_id = d.message_id
-            WHERE p.status = '{DeliveryStatus.Sending}'
+            WHERE p.status IN ('{DeliveryStatus.Dispatching}', '{DeliveryStatus.Sending}')
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = deliveries.Select(d => d.Email).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = deliveries.Select(d => d.BatchId).ToArray() });
@@ -112,7 +116,8 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            rows.Add(new InFlight(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5)));
+            rows.Add(new InFlight(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5),
+                reader.GetString(6)));
         }
 
         return rows;

@@ -227,7 +227,7 @@ internal sealed partial class DispatcherWorker(
             }
         }
 
-        await pool.RescheduleAsync(retries, DeliveryStatus.Dispatching, cancellationToken).ConfigureAwait(false);
+        await pool.RescheduleAsync(retries, [DeliveryStatus.Dispatching], cancellationToken).ConfigureAwait(false);
         await outcomes.FailAsync(spent, "retry budget exhausted while dispatching", cancellationToken).ConfigureAwait(false);
     }
 

@@ -103,9 +103,12 @@ internal sealed partial class OutcomeWorker(
 
     private async Task RetryOrFailAsync(List<(string, string)> errors, Dictionary<(string, string), (long Id, int Attempt)> attempts, RetrySchedule schedule, CancellationToken cancellationToken)
     {
-        // An error about an older attempt (redelivered late) must not move a Delivery that was dispatched again.
+        // An error about an older attempt (redelivered late) must not move a Delivery that was dispatched again. A
+        // Delivery still dispatching moves only for an error that names its current attempt: that Envelope was sent.
         var rows = (await pool.FindSendingAsync(errors, cancellationToken).ConfigureAwait(false))
-            .Where(r => !attempts.TryGetValue((r.Email, r.BatchId), out var a) || (a.Id == r.Id && a.Attempt == r.Attempts))
+            .Where(r => attempts.TryGetValue((r.Email, r.BatchId), out var a)
+                ? a.Id == r.Id && a.Attempt == r.Attempts
+                : r.Status == DeliveryStatus.Sending)
             .ToList();
         var retries = new List<(long, DateTimeOffset)>();
         var spent = new List<DispatchPool.InFlight>();
@@ -121,7 +124,7 @@ internal sealed partial class OutcomeWorker(
             }
         }
 
-        await pool.RescheduleAsync(retries, DeliveryStatus.Sending, cancellationToken).ConfigureAwait(false);
+        await pool.RescheduleAsync(retries, [DeliveryStatus.Dispatching, DeliveryStatus.Sending], cancellationToken).ConfigureAwait(false);
         await FailAsync(spent, "retry budget exhausted while sending", cancellationToken).ConfigureAwait(false);
     }
 
