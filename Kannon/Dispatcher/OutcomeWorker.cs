@@ -48,14 +48,7 @@ internal sealed partial class OutcomeWorker(
         var evidence = new List<SuppressionEvidence>();
         foreach (var message in batch)
         {
-            if (message.Error is not null || message.Data is null)
-            {
-                LogUndecodable(logger, message.Subject, message.Error?.Message ?? "empty payload");
-                await message.GiveUpAsync("undecodable Stats payload").ConfigureAwait(false);
-                continue;
-            }
-
-            var stat = message.Data;
+            var stat = message.Data!;
             switch (Outcomes.TypeOf(stat))
             {
                 case StatTypes.Delivered:
@@ -140,10 +133,6 @@ internal sealed partial class OutcomeWorker(
             Outcomes.Failed(d.BatchId, d.Email, d.Domain, now, reason), $"failed:{d.Id}", cancellationToken))).ConfigureAwait(false);
         await pool.DeleteAsync(deliveries.Select(d => d.Id).ToList(), cancellationToken).ConfigureAwait(false);
     }
-
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Undecodable outcome on {Subject} terminated: {Reason}")]
-    private static partial void LogUndecodable(ILogger logger, string subject, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not apply {Count} outcomes, redelivering later: {Reason}")]
     private static partial void LogApplyFailed(ILogger logger, int count, string reason);

@@ -36,14 +36,7 @@ internal sealed partial class SuppressionWorker(
         var handled = new List<INatsJSMsg<Bounce>>(batch.Count);
         foreach (var message in batch)
         {
-            if (message.Error is not null || message.Data is null)
-            {
-                LogUndecodable(logger, message.Error?.Message ?? "empty payload");
-                await message.GiveUpAsync("undecodable Bounce payload").ConfigureAwait(false);
-                continue;
-            }
-
-            if (SuppressionRules.FromReport(message.Data) is { } entry)
+            if (SuppressionRules.FromReport(message.Data!) is { } entry)
             {
                 evidence.Add(entry);
             }
@@ -68,10 +61,6 @@ internal sealed partial class SuppressionWorker(
 
         await Task.WhenAll(handled.Select(m => m.AckAsync(cancellationToken: cancellationToken).AsTask())).ConfigureAwait(false);
     }
-
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Undecodable Bounce event terminated: {Reason}")]
-    private static partial void LogUndecodable(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Suppressed {Count} addresses from reports")]
     private static partial void LogSuppressed(ILogger logger, int count);

@@ -7,7 +7,9 @@ namespace Kannon.Messaging;
 /// <summary>
 /// The loop of a worker that reads a durable consumer a fetched batch at a time: fetch up to <c>batchSize</c>
 /// (a short expiry, so a NATS restart is noticed quickly), hand a non-empty batch to the handler, and on a NATS
-/// failure look the consumer up again after a pause instead of giving up. The handler answers every message.
+/// failure look the consumer up again after a pause instead of giving up. A message that does not decode is
+/// logged and terminated here, at its first delivery (redelivering it would fail the same way), so the handler
+/// only ever sees messages whose <c>Data</c> is set, and answers every one of them.
 /// </summary>
 internal static partial class BatchConsumer
 {
@@ -30,6 +32,13 @@ internal static partial class BatchConsumer
                     await foreach (var message in consumer.FetchAsync(new NatsJSFetchOpts { MaxMsgs = batchSize, Expires = FetchExpires },
                         ProtobufSerializer<T>.Default, stoppingToken).ConfigureAwait(false))
                     {
+                        if (message.Error is not null || message.Data is null)
+                        {
+                            LogUndecodable(logger, typeof(T).Name, message.Subject, message.Error?.Message ?? "empty payload");
+                            await message.GiveUpAsync($"undecodable {typeof(T).Name} payload").ConfigureAwait(false);
+                            continue;
+                        }
+
                         batch.Add(message);
                     }
 
@@ -50,6 +59,9 @@ internal static partial class BatchConsumer
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Undecodable {Type} on {Subject} terminated: {Reason}")]
+    private static partial void LogUndecodable(ILogger logger, string type, string subject, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Consumer {Consumer} failed, reconnecting: {Reason}")]
     private static partial void LogConsumeFailed(ILogger logger, string consumer, string reason);

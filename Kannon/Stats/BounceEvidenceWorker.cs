@@ -44,13 +44,8 @@ internal sealed partial class BounceEvidenceWorker(
 
     private async Task HandleAsync(INatsJSMsg<Bounce> message, CancellationToken cancellationToken)
     {
-        if (message.Error is not null || message.Data is not { } report)
-        {
-            LogUndecodable(logger, message.Error?.Message ?? "empty payload");
-            await message.GiveUpAsync("undecodable Bounce payload").ConfigureAwait(false);
-            return;
-        }
-
+        // BatchConsumer passes only decoded messages.
+        var report = message.Data!;
         if (report.Kind != BounceKind.Dsn || !report.Action.Equals("failed", StringComparison.OrdinalIgnoreCase))
         {
             await message.AckAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -74,10 +69,6 @@ internal sealed partial class BounceEvidenceWorker(
             await message.RetryLaterAsync().ConfigureAwait(false);
         }
     }
-
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Undecodable Bounce event terminated: {Reason}")]
-    private static partial void LogUndecodable(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store bounce evidence, redelivering later: {Reason}")]
     private static partial void LogStoreFailed(ILogger logger, string reason);
