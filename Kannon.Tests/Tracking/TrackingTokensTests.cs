@@ -186,7 +186,7 @@ public sealed class TrackingTokensTests
             url is null
                 ? $$"""{"message_id":"msg_1@example.com","email":"ann@example.org","aud":"{{audience}}","iat":{{T0.ToUnixTimeSeconds()}},"exp":{{(T0 + Lifetime).ToUnixTimeSeconds()}}}"""
                 : $$"""{"message_id":"msg_1@example.com","email":"ann@example.org","url":"{{url}}","aud":"{{audience}}","iat":{{T0.ToUnixTimeSeconds()}},"exp":{{(T0 + Lifetime).ToUnixTimeSeconds()}}}""",
-            key.Credentials);
+            new Microsoft.IdentityModel.Tokens.SigningCredentials(key.SecurityKey, TrackingKey.Algorithm));
 
     [Fact]
     public void Signing_without_a_key_that_outlives_a_token_is_an_error()

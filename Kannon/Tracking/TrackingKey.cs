@@ -14,7 +14,6 @@ internal sealed class TrackingKey
         ExpiresAt = expiresAt;
         Secret = secret;
         SecurityKey = new SymmetricSecurityKey(secret) { KeyId = id };
-        Credentials = new SigningCredentials(SecurityKey, Algorithm);
     }
 
     /// <summary>The token's <c>kid</c>.</summary>
@@ -30,7 +29,4 @@ internal sealed class TrackingKey
 
     /// <summary>Verifies tokens issued as JWTs before compact tokens (ADR 0017).</summary>
     public SymmetricSecurityKey SecurityKey { get; }
-
-    /// <summary>Signs JWTs; only tests still make them, to check that old tokens verify.</summary>
-    public SigningCredentials Credentials { get; }
 }
