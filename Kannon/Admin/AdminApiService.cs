@@ -28,7 +28,7 @@ internal sealed partial class AdminApiService(
 
     public override async Task<Protos.Admin.ApiV1.Domain> CreateDomain(CreateDomainRequest request, ServerCallContext context)
     {
-        var name = ValidDomain(request.Domain);
+        var name = AdminErrors.ValidDomain(request.Domain);
         var created = await domains.CreateAsync(name, context.CancellationToken).ConfigureAwait(false)
             ?? throw AdminErrors.AlreadyExists($"domain '{name}'");
         LogDomainCreated(name);
@@ -37,7 +37,7 @@ internal sealed partial class AdminApiService(
 
     public override async Task<GetDomainRes> GetDomain(GetDomainReq request, ServerCallContext context)
     {
-        var name = ValidDomain(request.Domain);
+        var name = AdminErrors.ValidDomain(request.Domain);
         var found = await domains.GetAsync(name, context.CancellationToken).ConfigureAwait(false)
             ?? throw AdminErrors.NotFound($"domain '{name}'");
         return new GetDomainRes { Domain = AdminMapping.ToProto(found) };
@@ -53,7 +53,7 @@ internal sealed partial class AdminApiService(
 
     public override async Task<SetTrackingPolicyRes> SetTrackingPolicy(SetTrackingPolicyReq request, ServerCallContext context)
     {
-        var name = ValidDomain(request.Domain);
+        var name = AdminErrors.ValidDomain(request.Domain);
         if (request.Tracking is null)
         {
             throw AdminErrors.InvalidArgument("tracking", "is required (TRACKING_MODE_UNSPECIFIED on an axis leaves it unchanged)");
@@ -69,7 +69,7 @@ internal sealed partial class AdminApiService(
 
     public override async Task<SetUnsubscribePolicyRes> SetUnsubscribePolicy(SetUnsubscribePolicyReq request, ServerCallContext context)
     {
-        var name = ValidDomain(request.Domain);
+        var name = AdminErrors.ValidDomain(request.Domain);
         if (!UnsubscribeMode.All.Contains(request.Unsubscribe, StringComparer.Ordinal))
         {
             throw AdminErrors.InvalidArgument("unsubscribe", $"'{request.Unsubscribe}' is not one of {string.Join(", ", UnsubscribeMode.All)}");
@@ -83,7 +83,7 @@ internal sealed partial class AdminApiService(
 
     public override async Task<CreateTemplateRes> CreateTemplate(CreateTemplateReq request, ServerCallContext context)
     {
-        var domain = ValidDomain(request.Domain);
+        var domain = AdminErrors.ValidDomain(request.Domain);
         var html = ValidHtml(request.Html);
         var title = ValidTitle(request.Title);
         await RequireDomainAsync(domain, context).ConfigureAwait(false);
@@ -121,7 +121,7 @@ internal sealed partial class AdminApiService(
 
     public override async Task<GetTemplatesRes> GetTemplates(GetTemplatesReq request, ServerCallContext context)
     {
-        var domain = ValidDomain(request.Domain);
+        var domain = AdminErrors.ValidDomain(request.Domain);
         // take 0 means "the default page"; anything above the cap gets the cap, as a page size is a hint.
         var take = request.Take == 0 ? DefaultTemplatePage : (int)Math.Min(request.Take, MaxPage);
         var skip = (int)Math.Min(request.Skip, int.MaxValue);
@@ -134,7 +134,7 @@ internal sealed partial class AdminApiService(
 
     public override async Task<CreateAPIKeyResponse> CreateAPIKey(CreateAPIKeyRequest request, ServerCallContext context)
     {
-        var domain = ValidDomain(request.Domain);
+        var domain = AdminErrors.ValidDomain(request.Domain);
         var name = request.Name.Trim();
         if (name.Length == 0)
         {
@@ -164,7 +164,7 @@ internal sealed partial class AdminApiService(
 
     public override async Task<ListAPIKeysResponse> ListAPIKeys(ListAPIKeysRequest request, ServerCallContext context)
     {
-        var domain = ValidDomain(request.Domain);
+        var domain = AdminErrors.ValidDomain(request.Domain);
         if (request.Offset < 0)
         {
             throw AdminErrors.InvalidArgument("offset", $"{request.Offset} is negative");
@@ -180,7 +180,7 @@ internal sealed partial class AdminApiService(
 
     public override async Task<GetAPIKeyResponse> GetAPIKey(GetAPIKeyRequest request, ServerCallContext context)
     {
-        var domain = ValidDomain(request.Domain);
+        var domain = AdminErrors.ValidDomain(request.Domain);
         var id = ValidApiKeyId(request.Id);
         var found = await apiKeys.GetAsync(domain, id, context.CancellationToken).ConfigureAwait(false)
             ?? throw AdminErrors.NotFound($"API key '{id}' of domain '{domain}'");
@@ -189,16 +189,13 @@ internal sealed partial class AdminApiService(
 
     public override async Task<DeactivateAPIKeyResponse> DeactivateAPIKey(DeactivateAPIKeyRequest request, ServerCallContext context)
     {
-        var domain = ValidDomain(request.Domain);
+        var domain = AdminErrors.ValidDomain(request.Domain);
         var id = ValidApiKeyId(request.Id);
         var key = await apiKeys.DeactivateAsync(domain, id, context.CancellationToken).ConfigureAwait(false)
             ?? throw AdminErrors.NotFound($"API key '{id}' of domain '{domain}'");
         LogApiKeyDeactivated(id, domain);
         return new DeactivateAPIKeyResponse { ApiKey = AdminMapping.ToProto(key) };
     }
-
-    private static string ValidDomain(string domain) =>
-        DomainName.Problem(domain) is { } problem ? throw AdminErrors.InvalidArgument("domain", problem) : domain;
 
     private static string? ValidMode(string field, Protos.Tracking.Types.TrackingMode mode) =>
         AdminMapping.TryModeName(mode, out var name)

@@ -8,6 +8,10 @@ internal static class AdminErrors
     public static RpcException InvalidArgument(string field, string problem) =>
         new(new Status(StatusCode.InvalidArgument, $"{field}: {problem}"));
 
+    /// <summary>The domain field as given when it is a valid domain name, else INVALID_ARGUMENT naming the problem.</summary>
+    public static string ValidDomain(string domain) =>
+        Domains.DomainName.Problem(domain) is { } problem ? throw InvalidArgument("domain", problem) : domain;
+
     public static RpcException NotFound(string what) =>
         new(new Status(StatusCode.NotFound, $"{what} not found"));
 

@@ -26,7 +26,7 @@ internal sealed partial class SuppressionApiService(
 
     public override async Task<ListSuppressionsRes> List(ListSuppressionsReq request, ServerCallContext context)
     {
-        var domain = ValidDomain(request.Domain);
+        var domain = AdminErrors.ValidDomain(request.Domain);
         string? reason = null;
         if (request.Reason.Length > 0)
         {
@@ -52,7 +52,7 @@ internal sealed partial class SuppressionApiService(
 
     public override async Task<ProtoSuppression> Get(GetSuppressionReq request, ServerCallContext context)
     {
-        var domain = ValidDomain(request.Domain);
+        var domain = AdminErrors.ValidDomain(request.Domain);
         var email = ValidEmail(request.Email);
         await RequireDomainAsync(domain, context).ConfigureAwait(false);
         var found = await store.GetAsync(domain, email, context.CancellationToken).ConfigureAwait(false)
@@ -62,7 +62,7 @@ internal sealed partial class SuppressionApiService(
 
     public override async Task<ProtoSuppression> Add(AddSuppressionReq request, ServerCallContext context)
     {
-        var domain = ValidDomain(request.Domain);
+        var domain = AdminErrors.ValidDomain(request.Domain);
         var email = ValidEmail(request.Email);
         var note = ValidNote(request.Note);
         await RequireDomainAsync(domain, context).ConfigureAwait(false);
@@ -73,7 +73,7 @@ internal sealed partial class SuppressionApiService(
 
     public override async Task<RemoveSuppressionRes> Remove(RemoveSuppressionReq request, ServerCallContext context)
     {
-        var domain = ValidDomain(request.Domain);
+        var domain = AdminErrors.ValidDomain(request.Domain);
         var email = ValidEmail(request.Email);
         var note = ValidNote(request.Note);
         await RequireDomainAsync(domain, context).ConfigureAwait(false);
@@ -99,9 +99,6 @@ internal sealed partial class SuppressionApiService(
         CreatedAt = Timestamp.FromDateTimeOffset(s.CreatedAt),
         ObservedAt = Timestamp.FromDateTimeOffset(s.ObservedAt),
     };
-
-    private static string ValidDomain(string domain) =>
-        DomainName.Problem(domain) is { } problem ? throw AdminErrors.InvalidArgument("domain", problem) : domain;
 
     private static string ValidEmail(string email)
     {
