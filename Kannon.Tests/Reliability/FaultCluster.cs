@@ -242,6 +242,28 @@ internal sealed class FaultCluster : IAsyncDisposable
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
+    /// <summary>For a failure report: every stats row of each Delivery with more than one terminal outcome, oldest first.</summary>
+    public async Task<string> HistoryOfDeliveriesWithMoreThanOneOutcomeAsync()
+    {
+        await using var command = Database.CreateCommand($"""
+            SELECT s.email, s.type, s.timestamp, s.data::text FROM stats s JOIN (
+                SELECT message_id, email FROM stats
+                WHERE domain = $1 AND type IN ('{StatTypes.Delivered}', '{StatTypes.Bounced}', '{StatTypes.Rejected}', '{StatTypes.Failed}')
+                GROUP BY message_id, email HAVING count(*) > 1) t ON s.message_id = t.message_id AND s.email = t.email
+            ORDER BY s.email, s.timestamp
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = Domain });
+        var lines = new System.Text.StringBuilder();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var email = reader.GetString(0);
+            lines.AppendLine(CultureInfo.InvariantCulture, $"{email} (received {Receiver.DeliveriesByRecipient.GetValueOrDefault(email)}x): {reader.GetString(1)} at {reader.GetFieldValue<DateTimeOffset>(2):HH:mm:ss.fff} {reader.GetString(3)}");
+        }
+
+        return lines.ToString();
+    }
+
     /// <summary>Transactions a Sender found started and never finished (its guard said "sending"): in flight when a fault hit.</summary>
     public async Task<long> InterruptedTransactionsAsync()
     {

@@ -12,8 +12,9 @@ namespace Kannon.Sender;
 /// <summary>
 /// At most one SMTP transaction per dispatched Envelope (DESIGN §4), across redeliveries and restarts:
 /// a JetStream KV entry per stream message, created as "sending" before SMTP and overwritten with the
-/// outcome after it. A redelivered message finds the entry and republishes the outcome instead of sending;
-/// one that still says "sending" was interrupted, and is never sent again.
+/// outcome after it, by compare-and-set on the entry's revision, so exactly one outcome settles it. A redelivered
+/// message finds the entry and republishes the outcome instead of sending; one that still says "sending" was
+/// interrupted (settled as such), and is never sent again.
 /// </summary>
 internal sealed partial class SendGuard(INatsJSContext jetStream, ILogger<SendGuard> logger)
 {
@@ -70,28 +71,32 @@ internal sealed partial class SendGuard(INatsJSContext jetStream, ILogger<SendGu
         var store = _store ?? throw new InvalidOperationException("EnsureAsync first");
         try
         {
-            var value = Encoding.UTF8.GetBytes($"{SendingPrefix}{holder} {now:O}");
-            var created = await store.TryCreateAsync(key, value, NatsRawSerializer<byte[]>.Default, cancellationToken).ConfigureAwait(false);
-            if (created.Success)
+            // Twice at most: an entry that ages out between the create and the read is created again.
+            for (var attempt = 1; ; attempt++)
             {
-                return GuardEntry.Claimed;
-            }
+                var value = Encoding.UTF8.GetBytes($"{SendingPrefix}{holder} {now:O}");
+                var created = await store.TryCreateAsync(key, value, NatsRawSerializer<byte[]>.Default, cancellationToken).ConfigureAwait(false);
+                if (created.Success)
+                {
+                    return GuardEntry.Claimed(created.Value);
+                }
 
-            if (created.Error is not NatsKVCreateException)
-            {
-                throw new GuardUnavailableException(created.Error.Message, created.Error);
-            }
+                if (created.Error is not NatsKVCreateException)
+                {
+                    throw new GuardUnavailableException(created.Error.Message, created.Error);
+                }
 
-            var existing = await store.TryGetEntryAsync(key, serializer: NatsRawSerializer<byte[]>.Default, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (!existing.Success)
-            {
-                // Gone between the two calls (aged out): whatever happened to it, it was not a clean outcome.
-                return existing.Error is NatsKVKeyNotFoundException or NatsKVKeyDeletedException
-                    ? GuardEntry.Interrupted
-                    : throw new GuardUnavailableException(existing.Error.Message, existing.Error);
-            }
+                var existing = await store.TryGetEntryAsync(key, serializer: NatsRawSerializer<byte[]>.Default, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (existing.Success)
+                {
+                    return Parse(existing.Value.Value, existing.Value.Revision);
+                }
 
-            return Parse(existing.Value.Value);
+                if (existing.Error is not (NatsKVKeyNotFoundException or NatsKVKeyDeletedException) || attempt == 2)
+                {
+                    throw new GuardUnavailableException(existing.Error.Message, existing.Error);
+                }
+            }
         }
         catch (Exception e) when (e is NatsException or TimeoutException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
@@ -100,12 +105,14 @@ internal sealed partial class SendGuard(INatsJSContext jetStream, ILogger<SendGu
     }
 
     /// <summary>
-    /// Stores the outcome, so a redelivery republishes it. Retried until <paramref name="cancellationToken"/> ends:
-    /// an entry left at "sending" makes the redelivery report an interrupted transaction and the Dispatcher send
-    /// the mail again, so a NATS restart while the receiver's 250 arrives must not cost the record.
-    /// False (logged) when the bucket did not take it in time.
+    /// Settles the entry with an outcome, if it is still at <paramref name="revision"/> (the "sending" this caller
+    /// claimed, or found and is declaring interrupted). Returns the outcome the entry now holds: this one, or the one
+    /// another Sender settled it with first, which is then the only one to publish. A Sender that finished a
+    /// transaction while another declared it interrupted therefore reports "interrupted" too, and the message is
+    /// counted once. Retried until <paramref name="cancellationToken"/> ends; null (logged) when the bucket did not
+    /// answer in time, and then nothing may be published.
     /// </summary>
-    public async Task<bool> RecordAsync(string key, StatsEvent outcome, CancellationToken cancellationToken)
+    public async Task<StatsEvent?> RecordAsync(string key, StatsEvent outcome, ulong revision, CancellationToken cancellationToken)
     {
         var store = _store ?? throw new InvalidOperationException("EnsureAsync first");
         var value = Encoding.ASCII.GetBytes(OutcomePrefix + Convert.ToBase64String(outcome.ToByteArray()));
@@ -115,13 +122,24 @@ internal sealed partial class SendGuard(INatsJSContext jetStream, ILogger<SendGu
             string reason;
             try
             {
-                var put = await store.TryPutAsync(key, value, NatsRawSerializer<byte[]>.Default, cancellationToken).ConfigureAwait(false);
-                if (put.Success)
+                var update = await store.TryUpdateAsync(key, value, revision, NatsRawSerializer<byte[]>.Default, cancellationToken).ConfigureAwait(false);
+                if (update.Success)
                 {
-                    return true;
+                    return outcome;
                 }
 
-                reason = put.Error.Message;
+                reason = update.Error.Message;
+                if (update.Error is NatsKVWrongLastRevisionException)
+                {
+                    // Settled by someone else, or by our own update whose answer was lost: what it holds now is the outcome.
+                    var existing = await store.TryGetEntryAsync(key, serializer: NatsRawSerializer<byte[]>.Default, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    if (existing.Success && Parse(existing.Value.Value, existing.Value.Revision) is { State: GuardState.Recorded, Outcome: { } settled })
+                    {
+                        return settled;
+                    }
+
+                    reason = existing.Success ? "the entry changed but holds no outcome" : existing.Error.Message;
+                }
             }
             catch (Exception e) when (e is NatsException or TimeoutException or OperationCanceledException)
             {
@@ -131,7 +149,7 @@ internal sealed partial class SendGuard(INatsJSContext jetStream, ILogger<SendGu
             if (cancellationToken.IsCancellationRequested)
             {
                 LogRecordFailed(logger, key, reason);
-                return false;
+                return null;
             }
 
             LogRecordRetry(logger, key, delay, reason);
@@ -140,23 +158,23 @@ internal sealed partial class SendGuard(INatsJSContext jetStream, ILogger<SendGu
         }
     }
 
-    private static GuardEntry Parse(byte[]? value)
+    private static GuardEntry Parse(byte[]? value, ulong revision)
     {
         var text = value is null ? string.Empty : Encoding.UTF8.GetString(value);
         if (text.StartsWith(OutcomePrefix, StringComparison.Ordinal))
         {
             try
             {
-                return GuardEntry.Recorded(StatsEvent.Parser.ParseFrom(Convert.FromBase64String(text[OutcomePrefix.Length..])));
+                return GuardEntry.Recorded(StatsEvent.Parser.ParseFrom(Convert.FromBase64String(text[OutcomePrefix.Length..])), revision);
             }
             catch (Exception e) when (e is FormatException or InvalidProtocolBufferException)
             {
-                return GuardEntry.Interrupted;
+                return GuardEntry.Interrupted(revision);
             }
         }
 
         // "sending …" or anything we do not recognise: a transaction may have happened, so no second one.
-        return GuardEntry.Interrupted;
+        return GuardEntry.Interrupted(revision);
     }
 
     private static string Base64UrlNoPad(ReadOnlySpan<byte> bytes) =>

@@ -281,7 +281,20 @@ internal sealed partial class SenderWorker(
         using var settle = new CancellationTokenSource(SettleTimeout);
         if (entry.State != GuardState.Recorded)
         {
-            await guard.RecordAsync(key, stat, settle.Token).ConfigureAwait(false);
+            // Only the outcome the guard holds is ever published: one per stream message, whoever settles it first.
+            var settled = await guard.RecordAsync(key, stat, entry.Revision, settle.Token).ConfigureAwait(false);
+            if (settled is null)
+            {
+                // Unrecorded, so unpublished: the redelivery finds "sending" and reports the transaction interrupted.
+                await NakQuietlyAsync(msg, PublishRetryDelay, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+
+            if (!ReferenceEquals(settled, stat))
+            {
+                LogSuperseded(logger, sequence, Outcomes.TypeOf(stat), Outcomes.TypeOf(settled));
+                stat = settled;
+            }
         }
 
         if (entry.State == GuardState.Claimed && hooks.AfterOutcomeRecorded is { } hook)
@@ -438,6 +451,9 @@ internal sealed partial class SenderWorker(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Envelope seq {Sequence} has an email_id that is not <recipient/batch id>: '{EmailId}'; terminated")]
     private static partial void LogBadEmailId(ILogger logger, ulong sequence, string emailId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Envelope seq {Sequence} ended {Ours} here, but another Sender had already settled it as {Settled} (it found our transaction unfinished); reporting {Settled}")]
+    private static partial void LogSuperseded(ILogger logger, ulong sequence, string ours, string settled);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Envelope seq {Sequence} was handled before; republishing its {Type} outcome")]
     private static partial void LogRepublish(ILogger logger, ulong sequence, string type);
