@@ -52,8 +52,12 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
         ExecuteAsync($"UPDATE sending_pool_emails SET status = '{DeliveryStatus.Sending}', claimed_at = now() WHERE id = ANY($1) AND status = '{DeliveryStatus.Dispatching}'",
             cancellationToken, ids.ToArray());
 
-    /// <summary>Back to scheduled at the given times with one more attempt counted (a failed build or an error outcome).</summary>
-    public async Task<int> RescheduleAsync(IReadOnlyList<(long Id, DateTimeOffset At)> retries, string[] fromStatuses, CancellationToken cancellationToken)
+    /// <summary>
+    /// Back to scheduled at the given times with one more attempt counted (a failed build or an error outcome), for
+    /// each Delivery still in one of <paramref name="fromStatuses"/> at the attempt the caller saw: a Delivery that
+    /// moved on meanwhile (another worker rescheduled it, its next attempt is already dispatched) is left alone.
+    /// </summary>
+    public async Task<int> RescheduleAsync(IReadOnlyList<(long Id, int Attempt, DateTimeOffset At)> retries, string[] fromStatuses, CancellationToken cancellationToken)
     {
         if (retries.Count == 0)
         {
@@ -63,10 +67,11 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand($"""
             UPDATE sending_pool_emails p SET status = '{DeliveryStatus.Scheduled}', scheduled_time = r.at,
                 send_attempts_cnt = p.send_attempts_cnt + 1, claimed_at = NULL
-            FROM unnest($1::bigint[], $2::timestamptz[]) AS r(id, at)
-            WHERE p.id = r.id AND p.status = ANY($3)
+            FROM unnest($1::bigint[], $2::integer[], $3::timestamptz[]) AS r(id, attempt, at)
+            WHERE p.id = r.id AND p.send_attempts_cnt = r.attempt AND p.status = ANY($4)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = retries.Select(r => r.Id).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = retries.Select(r => r.Attempt).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = retries.Select(r => r.At).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = fromStatuses });
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -81,7 +86,10 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
     public Task<int> DeleteAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
         ids.Count == 0 ? Task.FromResult(0) : ExecuteAsync("DELETE FROM sending_pool_emails WHERE id = ANY($1)", cancellationToken, ids.ToArray());
 
-    /// <summary>Terminal outcomes (delivered, bounced): the Delivery leaves the Pool, whatever state it is in.</summary>
+    /// <summary>
+    /// Terminal outcomes that name no Delivery id (a report's bounce): the Delivery leaves the Pool, whatever state
+    /// it is in. The Sender's outcomes carry the id and go through <see cref="DeleteAsync"/>.
+    /// </summary>
     public async Task<int> DeleteByRecipientAsync(IReadOnlyList<(string Email, string BatchId)> deliveries, CancellationToken cancellationToken)
     {
         if (deliveries.Count == 0)
@@ -99,8 +107,29 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// The Deliveries an error outcome is about, still waiting for it: sending, or still dispatching when the Sender
-    /// answered before the Dispatcher marked its Envelope sent (a slow or failed mark; the caller checks the attempt).
+    /// The Deliveries error outcomes name by id (their dispatch headers), still dispatching or sending; the caller
+    /// keeps those whose attempt is the one the error is about.
+    /// </summary>
+    public async Task<List<InFlight>> FindInFlightAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
+    {
+        var rows = new List<InFlight>();
+        if (ids.Count == 0)
+        {
+            return rows;
+        }
+
+        await using var command = dataSource.CreateCommand($"""
+            SELECT id, email, message_id, domain, send_attempts_cnt, original_scheduled_time, status FROM sending_pool_emails
+            WHERE id = ANY($1) AND status IN ('{DeliveryStatus.Dispatching}', '{DeliveryStatus.Sending}')
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray() });
+        await ReadInFlightAsync(command, rows, cancellationToken).ConfigureAwait(false);
+        return rows;
+    }
+
+    /// <summary>
+    /// The Deliveries error outcomes without a Delivery id are about (by address and Batch), still waiting: the caller
+    /// moves only those sending.
     /// </summary>
     public async Task<List<InFlight>> FindSendingAsync(IReadOnlyList<(string Email, string BatchId)> deliveries, CancellationToken cancellationToken)
     {
@@ -108,19 +137,23 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
             SELECT p.id, p.email, p.message_id, p.domain, p.send_attempts_cnt, p.original_scheduled_time, p.status
             FROM sending_pool_emails p JOIN unnest($1::text[], $2::text[]) AS d(email, message_id)
               ON p.email = d.email AND p.message_id = d.message_id
-            WHERE p.status IN ('{DeliveryStatus.Dispatching}', '{DeliveryStatus.Sending}')
+            WHERE p.status = '{DeliveryStatus.Sending}'
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = deliveries.Select(d => d.Email).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = deliveries.Select(d => d.BatchId).ToArray() });
         var rows = new List<InFlight>();
+        await ReadInFlightAsync(command, rows, cancellationToken).ConfigureAwait(false);
+        return rows;
+    }
+
+    private static async Task ReadInFlightAsync(NpgsqlCommand command, List<InFlight> rows, CancellationToken cancellationToken)
+    {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             rows.Add(new InFlight(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5),
                 reader.GetString(6)));
         }
-
-        return rows;
     }
 
     /// <summary>

@@ -213,13 +213,13 @@ internal sealed partial class DispatcherWorker(
     private async Task RetryOrFailAsync(List<DispatchPool.Claimed> deliveries, RetrySchedule schedule, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var retries = new List<(long, DateTimeOffset)>();
+        var retries = new List<(long, int, DateTimeOffset)>();
         var spent = new List<DispatchPool.InFlight>();
         foreach (var d in deliveries)
         {
             if (schedule.NextAttempt(d.OriginalScheduledTime, d.Attempts) is { } next)
             {
-                retries.Add((d.Id, next > now ? next : now + schedule.Min));
+                retries.Add((d.Id, d.Attempts, next > now ? next : now + schedule.Min));
             }
             else
             {

@@ -41,75 +41,81 @@ internal sealed partial class OutcomeWorker(
 
     private async Task HandleAsync(List<INatsJSMsg<StatsEvent>> batch, RetrySchedule schedule, CancellationToken cancellationToken)
     {
+        // The Sender's outcomes name their Delivery and attempt (dispatch headers) and are applied by id; a report's
+        // bounce names only the address and Batch.
+        var terminalIds = new List<long>();
         var terminal = new List<(string, string)>();
+        var errorAttempts = new Dictionary<long, int>();
         var errors = new List<(string, string)>();
-        var attempts = new Dictionary<(string, string), (long Id, int Attempt)>();
-        var handled = new List<INatsJSMsg<StatsEvent>>(batch.Count);
         var evidence = new List<SuppressionEvidence>();
         foreach (var message in batch)
         {
             var stat = message.Data!;
+            var named = DispatchHeaders.TryRead(message.Headers, out var id, out var attempt);
             switch (Outcomes.TypeOf(stat))
             {
-                case StatTypes.Delivered:
-                    terminal.Add((stat.Email, stat.MessageId));
-                    break;
-                case StatTypes.Bounced:
-                    terminal.Add((stat.Email, stat.MessageId));
-                    if (DispatchHeaders.TryRead(message.Headers, out _, out _) && SuppressionRules.FromSenderBounce(stat) is { } entry)
+                case StatTypes.Delivered or StatTypes.Bounced:
+                    if (named)
+                    {
+                        terminalIds.Add(id);
+                    }
+                    else
+                    {
+                        terminal.Add((stat.Email, stat.MessageId));
+                    }
+
+                    if (named && SuppressionRules.FromSenderBounce(stat) is { } entry)
                     {
                         evidence.Add(entry);
                     }
 
                     break;
+                case StatTypes.Error when named:
+                    errorAttempts[id] = attempt;
+                    break;
                 case StatTypes.Error:
                     errors.Add((stat.Email, stat.MessageId));
-                    if (DispatchHeaders.TryRead(message.Headers, out var id, out var attempt))
-                    {
-                        attempts[(stat.Email, stat.MessageId)] = (id, attempt);
-                    }
-
                     break;
             }
-
-            handled.Add(message);
         }
 
         try
         {
+            await pool.DeleteAsync(terminalIds, cancellationToken).ConfigureAwait(false);
             await pool.DeleteByRecipientAsync(terminal, cancellationToken).ConfigureAwait(false);
             await suppressions.AddAsync(evidence, cancellationToken).ConfigureAwait(false);
-            if (errors.Count > 0)
+            if (errorAttempts.Count + errors.Count > 0)
             {
-                await RetryOrFailAsync(errors, attempts, schedule, cancellationToken).ConfigureAwait(false);
+                await RetryOrFailAsync(errorAttempts, errors, schedule, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or PublishException)
         {
-            LogApplyFailed(logger, handled.Count, e.Message);
-            await Task.WhenAll(handled.Select(m => m.RetryLaterAsync().AsTask())).ConfigureAwait(false);
+            LogApplyFailed(logger, batch.Count, e.Message);
+            await Task.WhenAll(batch.Select(m => m.RetryLaterAsync().AsTask())).ConfigureAwait(false);
             return;
         }
 
-        await Task.WhenAll(handled.Select(m => m.AckAsync(cancellationToken: cancellationToken).AsTask())).ConfigureAwait(false);
+        await Task.WhenAll(batch.Select(m => m.AckAsync(cancellationToken: cancellationToken).AsTask())).ConfigureAwait(false);
     }
 
-    private async Task RetryOrFailAsync(List<(string, string)> errors, Dictionary<(string, string), (long Id, int Attempt)> attempts, RetrySchedule schedule, CancellationToken cancellationToken)
+    private async Task RetryOrFailAsync(Dictionary<long, int> errorAttempts, List<(string, string)> errors, RetrySchedule schedule, CancellationToken cancellationToken)
     {
         // An error about an older attempt (redelivered late) must not move a Delivery that was dispatched again. A
-        // Delivery still dispatching moves only for an error that names its current attempt: that Envelope was sent.
-        var rows = (await pool.FindSendingAsync(errors, cancellationToken).ConfigureAwait(false))
-            .Where(r => attempts.TryGetValue((r.Email, r.BatchId), out var a)
-                ? a.Id == r.Id && a.Attempt == r.Attempts
-                : r.Status == DeliveryStatus.Sending)
+        // Delivery still dispatching moves when the error names its current attempt: that Envelope was sent, the
+        // Dispatcher just has not marked it yet. An error naming no attempt moves only a Delivery that is sending.
+        var rows = (await pool.FindInFlightAsync(errorAttempts.Keys, cancellationToken).ConfigureAwait(false))
+            .Where(r => errorAttempts[r.Id] == r.Attempts)
+            .Concat(errors.Count == 0 ? [] : await pool.FindSendingAsync(errors, cancellationToken).ConfigureAwait(false))
+            .DistinctBy(r => r.Id)
             .ToList();
-        var retries = new List<(long, DateTimeOffset)>();
+        var retries = new List<(long, int, DateTimeOffset)>();
         var spent = new List<DispatchPool.InFlight>();
         foreach (var row in rows)
         {
             if (schedule.NextAttempt(row.OriginalScheduledTime, row.Attempts) is { } next)
             {
-                retries.Add((row.Id, next));
+                retries.Add((row.Id, row.Attempts, next));
             }
             else
             {
