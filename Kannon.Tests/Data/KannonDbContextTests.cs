@@ -182,20 +182,6 @@ public sealed class KannonDbContextTests(PostgresFixture postgres) : IClassFixtu
     }
 
     [Fact]
-    public async Task The_same_recipient_twice_in_one_batch_is_refused()
-    {
-        await SeedBatchAsync();
-        await using var context = Context();
-        context.Deliveries.AddRange(NewDelivery("a@example.org"), NewDelivery("a@example.org"));
-
-        var save = () => context.SaveChangesAsync();
-
-        (await save.Should().ThrowAsync<DbUpdateException>())
-            .WithInnerException<PostgresException>()
-            .Which.ConstraintName.Should().Be("sending_pool_emails_email_message_id_key");
-    }
-
-    [Fact]
     public async Task A_template_used_by_a_batch_cannot_be_deleted()
     {
         await SeedBatchAsync();

@@ -13,7 +13,11 @@ internal sealed class ValidatorOptions : IValidatedOptions
     [ConfigurationKeyName("poll_interval")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>A claim older than this (its worker died) goes back to to_validate.</summary>
+    /// <summary>
+    /// How long a Validator may leave its locked batch idle (while its outcomes are published) before PostgreSQL ends
+    /// the transaction and unlocks the rows; also the age at which a "validating" claim left by an earlier version
+    /// goes back to to_validate.
+    /// </summary>
     [ConfigurationKeyName("claim_timeout")]
     public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(5);
 

@@ -9,10 +9,10 @@ using Npgsql;
 namespace Kannon.Validator;
 
 /// <summary>
-/// Claims to_validate Deliveries in batches, checks each address (syntax, and that its Domain does not suppress
-/// it: reason <c>suppressed</c>), publishes accepted / rejected, then
-/// schedules the valid ones and removes the invalid ones. Outcomes are published before the Pool changes,
-/// with ids fixed by the Delivery, so a crash in between republishes the same events (deduplicated).
+/// Locks to_validate Deliveries in batches, checks each address (syntax, and that its Domain does not suppress
+/// it: reason <c>suppressed</c>), publishes accepted / rejected, then schedules the valid ones and removes the
+/// invalid ones in the same transaction. Outcomes are published before the Pool changes, with ids fixed by the
+/// Delivery, so a crash in between republishes the same events (deduplicated).
 /// </summary>
 internal sealed partial class ValidatorWorker(
     TopologyProvisioner topology,
@@ -43,14 +43,11 @@ internal sealed partial class ValidatorWorker(
                 }
 
                 var ticket = signal.Ticket();
-                var claimed = await pool.ClaimAsync(settings.BatchSize, stoppingToken).ConfigureAwait(false);
-                if (claimed.Count == 0)
+                var settled = await pool.ValidateBatchAsync(settings.BatchSize, settings.ClaimTimeout, claimed => JudgeAsync(claimed, stoppingToken), stoppingToken).ConfigureAwait(false);
+                if (settled == 0)
                 {
                     await signal.WaitAsync(ticket, settings.PollInterval, stoppingToken).ConfigureAwait(false);
-                    continue;
                 }
-
-                await ValidateAsync(claimed, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -64,7 +61,8 @@ internal sealed partial class ValidatorWorker(
         }
     }
 
-    private async Task ValidateAsync(List<ValidationPool.Claimed> claimed, CancellationToken cancellationToken)
+    /// <summary>Decides each locked Delivery and publishes its outcome; the Pool changes only after every outcome is stored.</summary>
+    private async Task<ValidationPool.Verdict> JudgeAsync(List<ValidationPool.Claimed> claimed, CancellationToken cancellationToken)
     {
         var valid = new List<long>(claimed.Count);
         var invalid = new List<long>();
@@ -92,18 +90,9 @@ internal sealed partial class ValidatorWorker(
             }
         }
 
-        try
-        {
-            await Task.WhenAll(publishes).ConfigureAwait(false);
-        }
-        catch (PublishException)
-        {
-            // Nothing changes in the Pool unless every outcome is stored; give the claims back for a later try.
-            await pool.ReleaseAsync(claimed.Select(c => c.Id).ToList(), CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
-
-        await pool.SettleAsync(valid, invalid, cancellationToken).ConfigureAwait(false);
+        // A PublishException ends the transaction unchanged: the batch is tried again later, under the same ids.
+        await Task.WhenAll(publishes).ConfigureAwait(false);
+        return new ValidationPool.Verdict(valid, invalid);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Validator cycle failed, retrying: {Reason}")]
