@@ -81,13 +81,16 @@ internal sealed partial class OutcomeWorker(
 
         try
         {
-            await pool.DeleteAsync(terminalIds, cancellationToken).ConfigureAwait(false);
-            await pool.DeleteByRecipientAsync(terminal, cancellationToken).ConfigureAwait(false);
-            await suppressions.AddAsync(evidence, cancellationToken).ConfigureAwait(false);
+            // Errors first, so a batch's outcomes land in the order they were published: a Delivery with an error and
+            // then a terminal outcome in the same batch ends deleted either way.
             if (errorAttempts.Count + errors.Count > 0)
             {
                 await RetryOrFailAsync(errorAttempts, errors, schedule, cancellationToken).ConfigureAwait(false);
             }
+
+            await pool.DeleteAsync(terminalIds, cancellationToken).ConfigureAwait(false);
+            await pool.DeleteByRecipientAsync(terminal, cancellationToken).ConfigureAwait(false);
+            await suppressions.AddAsync(evidence, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or PublishException)
         {
