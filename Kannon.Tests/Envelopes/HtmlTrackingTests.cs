@@ -89,4 +89,21 @@ public sealed class HtmlTrackingTests
 
         HtmlTracking.InsertOpenPixel(html, "https://stats.example.com/o/TOKEN").Should().Be(expected.Replace("PIXEL", pixel));
     }
+
+    [Theory]
+    [InlineData("""<html><body><a href="https://example.com/a">a</a><p>x</p></body></html>""")]
+    [InlineData("""<body><p>no links</p></BODY ></html>""")]
+    [InlineData("""<p><a href="https://example.com/a">a</a> no body end</p>""")]
+    [InlineData("""<body><a href="https://example.com/a">a</a></body><a href="https://example.com/after">after</a>""")]
+    [InlineData("""<body><a title="</body>" href="https://example.com/in-attribute">a</a></html>""")]
+    [InlineData("""<body><a data-no-track href="https://example.com/kept">k</a></body>""")]
+    [InlineData("""<body><a href="mailto:a@example.com">m</a></body>""")]
+    public void The_pixel_inserted_in_the_same_pass_lands_where_the_two_step_path_puts_it(string html)
+    {
+        const string pixel = "https://track.example/o/token";
+        var twoSteps = HtmlTracking.InsertOpenPixel(Track(html), pixel);
+
+        HtmlTracking.RewriteLinks(html, url => $"T[{url}]", pixel).Should().Be(twoSteps);
+        HtmlTracking.RewriteLinks(html, null, pixel).Should().Be(HtmlTracking.InsertOpenPixel(HtmlTracking.RewriteLinks(html, null), pixel));
+    }
 }

@@ -109,10 +109,8 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
             : (Func<string, string>?)null;
 
         // Strips data-no-track even when links are not tracked: it is an instruction to us, not to readers.
-        html = HtmlTracking.RewriteLinks(html, links);
-        return Tracks(recipient.Tracking.Opens)
-            ? HtmlTracking.InsertOpenPixel(html, $"{trackerBase}/o/{tokens.CreateOpen(batch.BatchId, recipient.Email)}")
-            : html;
+        var pixel = Tracks(recipient.Tracking.Opens) ? $"{trackerBase}/o/{tokens.CreateOpen(batch.BatchId, recipient.Email)}" : null;
+        return HtmlTracking.RewriteLinks(html, links, pixel);
     }
 
     /// <summary>

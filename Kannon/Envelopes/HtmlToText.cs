@@ -18,19 +18,20 @@ internal static partial class HtmlToText
         var position = 0;
         string? linkUrl = null;
         var linkStart = 0;
-        foreach (Match token in Token().Matches(html))
+        Span<char> lowered = stackalloc char[MaxElementName];
+        // Positions only (no Match, Group or substring per tag): the tag is read from the span below.
+        foreach (var token in Token().EnumerateMatches(html))
         {
             text.Text(html.AsSpan(position, token.Index - position));
             position = token.Index + token.Length;
 
-            var name = token.Groups["name"];
-            if (!name.Success)
+            if (!TryReadTag(html.AsSpan(token.Index, token.Length), out var closing, out var name, out var attributes) || name.Length > MaxElementName)
             {
-                continue; // comment, script, style, head: nothing a reader sees
+                continue; // comment, doctype, or a name longer than any element that changes the text
             }
 
-            var closing = token.Groups["close"].Length > 0;
-            switch (name.Value.ToLowerInvariant())
+            var element = lowered[..name.ToLowerInvariant(lowered)];
+            switch (element)
             {
                 case "br":
                     text.LineBreak();
@@ -54,7 +55,7 @@ internal static partial class HtmlToText
                     text.Space();
                     break;
                 case "a" when !closing:
-                    linkUrl = LinkUrl(token.Groups["attributes"].Value);
+                    linkUrl = LinkUrl(attributes.ToString());
                     linkStart = text.Length;
                     break;
                 case "a" when linkUrl is not null:
@@ -72,7 +73,7 @@ internal static partial class HtmlToText
                     linkUrl = null;
                     break;
                 case "img" when !closing:
-                    if (Alt().Match(token.Groups["attributes"].Value) is { Success: true } alt)
+                    if (Alt().Match(attributes.ToString()) is { Success: true } alt)
                     {
                         text.Text(WebUtility.HtmlDecode(alt.Groups["value"].Value));
                     }
@@ -84,6 +85,33 @@ internal static partial class HtmlToText
         text.Text(html.AsSpan(position));
         return text.ToString();
     }
+
+    /// <summary>The longest element name that changes the text ("blockquote").</summary>
+    private const int MaxElementName = 10;
+
+    /// <summary>
+    /// A start or end tag as <see cref="Token"/> matched it: <c>&lt;</c>, an optional <c>/</c>, the name, the attributes
+    /// and the closing <c>&gt;</c>. False for what a reader never sees: comments, doctypes, and script, style, head and
+    /// title (with their content, or alone when unclosed).
+    /// </summary>
+    private static bool TryReadTag(ReadOnlySpan<char> token, out bool closing, out ReadOnlySpan<char> name, out ReadOnlySpan<char> attributes)
+    {
+        closing = token.Length > 1 && token[1] == '/';
+        var start = closing ? 2 : 1;
+        var end = start;
+        while (end < token.Length && char.IsAsciiLetterOrDigit(token[end]))
+        {
+            end++;
+        }
+
+        name = token[start..end];
+        attributes = end < token.Length - 1 ? token[end..^1] : [];
+        return name.Length > 0 && char.IsAsciiLetter(name[0]) && !IsHidden(name);
+    }
+
+    private static bool IsHidden(ReadOnlySpan<char> name) =>
+        name.Equals("script", StringComparison.OrdinalIgnoreCase) || name.Equals("style", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("head", StringComparison.OrdinalIgnoreCase) || name.Equals("title", StringComparison.OrdinalIgnoreCase);
 
     private static string? LinkUrl(string attributes)
     {

@@ -17,30 +17,59 @@ internal static partial class HtmlTracking
     /// Replaces the href of every tracked <c>&lt;a&gt;</c> with <paramref name="trackedUrl"/>(its URL, entities
     /// decoded), and strips <c>data-no-track</c> from every <c>&lt;a&gt;</c>. A null <paramref name="trackedUrl"/>
     /// only strips. Untouched: mailto:, tel:, sms:, #anchors, relative and empty hrefs, every other tag and attribute.
+    /// With <paramref name="pixelUrl"/>, also inserts the open pixel as <see cref="InsertOpenPixel"/> does, in the
+    /// same pass (one copy of the body, not two).
     /// </summary>
-    public static string RewriteLinks(string html, Func<string, string>? trackedUrl)
+    public static string RewriteLinks(string html, Func<string, string>? trackedUrl, string? pixelUrl = null)
     {
         if (trackedUrl is null && html.IndexOf(NoTrack, StringComparison.OrdinalIgnoreCase) < 0)
         {
-            return html;
+            return pixelUrl is null ? html : InsertOpenPixel(html, pixelUrl);
         }
 
+        // Where the pixel goes in the original, and so in the output: the text around it is copied unchanged. Unless
+        // that spot is inside a tag being rewritten (a "</body>" in an attribute value): the two-step path then
+        // handles it as it always did.
+        var bodyEnd = pixelUrl is null ? -1 : BodyEnd().Match(html) is { Success: true } end ? end.Index : html.Length;
+        var pixelAt = -1;
+        var pixelInside = false;
         StringBuilder? output = null;
         var copied = 0;
         foreach (var tag in AnchorTag().EnumerateMatches(html))
         {
-            var rewritten = RewriteTag(html.Substring(tag.Index, tag.Length), trackedUrl);
-            if (rewritten is null)
+            output ??= new StringBuilder(html.Length + 2048);
+            var mark = output.Length;
+            if (!RewriteTag(html.AsSpan(tag.Index, tag.Length), trackedUrl, output, html, copied, tag.Index))
             {
                 continue;
             }
 
-            output ??= new StringBuilder(html.Length + 1024);
-            output.Append(html, copied, tag.Index - copied).Append(rewritten);
+            if (bodyEnd >= copied && bodyEnd <= tag.Index)
+            {
+                pixelAt = mark + (bodyEnd - copied);
+            }
+
+            pixelInside |= bodyEnd > tag.Index && bodyEnd < tag.Index + tag.Length;
             copied = tag.Index + tag.Length;
         }
 
-        return output is null ? html : output.Append(html, copied, html.Length - copied).ToString();
+        if (output is null)
+        {
+            return pixelUrl is null ? html : InsertOpenPixel(html, pixelUrl);
+        }
+
+        if (bodyEnd >= copied)
+        {
+            pixelAt = output.Length + (bodyEnd - copied);
+        }
+
+        output.Append(html, copied, html.Length - copied);
+        if (pixelUrl is null)
+        {
+            return output.ToString();
+        }
+
+        return pixelInside ? InsertOpenPixel(output.ToString(), pixelUrl) : output.Insert(pixelAt, Pixel(pixelUrl)).ToString();
     }
 
     /// <summary>
@@ -49,69 +78,208 @@ internal static partial class HtmlTracking
     /// </summary>
     public static string InsertOpenPixel(string html, string pixelUrl)
     {
-        var pixel = $"<img src=\"{pixelUrl}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\" />";
         var bodyEnd = BodyEnd().Match(html);
-        return bodyEnd.Success ? html.Insert(bodyEnd.Index, pixel) : html + pixel;
+        return bodyEnd.Success ? html.Insert(bodyEnd.Index, Pixel(pixelUrl)) : html + Pixel(pixelUrl);
     }
 
     /// <summary>Whether an href (as written in HTML) is a link we redirect through the tracker.</summary>
     public static bool IsTrackable(string url) =>
         url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
 
-    // Null when the tag stays as it is.
-    private static string? RewriteTag(string text, Func<string, string>? trackedUrl)
+    private static string Pixel(string pixelUrl) => $"<img src=\"{pixelUrl}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\" />";
+
+    /// <summary>
+    /// Appends the text since <paramref name="copied"/> and then the rewritten tag to <paramref name="output"/>; false
+    /// (the caller undoes the append) when the tag stays as it is.
+    /// </summary>
+    private static bool RewriteTag(ReadOnlySpan<char> tag, Func<string, string>? trackedUrl, StringBuilder output, string html, int copied, int tagIndex)
     {
         var noTrack = false;
-        Group? href = null;
-        List<(int Index, int Length)> removals = [];
-        foreach (Match attribute in Attribute().Matches(text, 2))
+        var hrefStart = -1;
+        var hrefLength = 0;
+        Span<(int Start, int Length)> removals = stackalloc (int, int)[8];
+        var removalCount = 0;
+        var overflow = false;
+        for (var i = 2; i < tag.Length;)
         {
-            var name = attribute.Groups["name"].Value;
+            if (!ReadAttribute(tag, ref i, out var attributeStart, out var name, out var valueStart, out var valueLength))
+            {
+                continue;
+            }
+
             if (name.Equals(NoTrack, StringComparison.OrdinalIgnoreCase))
             {
                 noTrack = true;
-                removals.Add((attribute.Index, attribute.Length));
+                if (removalCount < removals.Length)
+                {
+                    removals[removalCount++] = (attributeStart, i - attributeStart);
+                }
+                else
+                {
+                    overflow = true;
+                }
             }
-            else if (href is null && name.Equals("href", StringComparison.OrdinalIgnoreCase))
+            else if (hrefStart < 0 && valueStart >= 0 && name.Equals("href", StringComparison.OrdinalIgnoreCase))
             {
-                href = attribute.Groups["value"];
+                hrefStart = valueStart;
+                hrefLength = valueLength;
             }
         }
 
         if (noTrack)
         {
-            var stripped = new StringBuilder(text);
-            for (var i = removals.Count - 1; i >= 0; i--)
+            output.Append(html, copied, tagIndex - copied);
+            if (overflow)
             {
-                stripped.Remove(removals[i].Index, removals[i].Length);
+                // More data-no-track attributes than the stack holds: strip them all the slow way.
+                output.Append(StripNoTrack(tag.ToString()));
+                return true;
             }
 
-            return stripped.ToString();
+            var from = 0;
+            foreach (var (start, length) in removals[..removalCount])
+            {
+                output.Append(tag[from..start]);
+                from = start + length;
+            }
+
+            output.Append(tag[from..]);
+            return true;
         }
 
-        if (trackedUrl is null || href is not { Success: true })
+        if (trackedUrl is null || hrefStart < 0)
         {
-            return null;
+            return false;
         }
 
-        var url = WebUtility.HtmlDecode(href.Value).Trim();
+        var url = WebUtility.HtmlDecode(tag.Slice(hrefStart, hrefLength).ToString()).Trim();
         if (!IsTrackable(url))
         {
-            return null;
+            return false;
         }
 
         // An unquoted href gets quotes: the token URL is safe in any, but quoting keeps the tag obvious.
-        var quote = text[href.Index - 1] is '"' or '\'' ? "" : "\"";
-        return text[..href.Index] + quote + trackedUrl(url) + quote + text[(href.Index + href.Length)..];
+        var quoted = tag[hrefStart - 1] is '"' or '\'';
+        output.Append(html, copied, tagIndex - copied).Append(tag[..hrefStart]);
+        if (!quoted)
+        {
+            output.Append('"');
+        }
+
+        output.Append(trackedUrl(url));
+        if (!quoted)
+        {
+            output.Append('"');
+        }
+
+        output.Append(tag[(hrefStart + hrefLength)..]);
+        return true;
+    }
+
+    private static string StripNoTrack(string tag)
+    {
+        var stripped = new StringBuilder(tag);
+        var removals = new List<(int Start, int Length)>();
+        for (var i = 2; i < tag.Length;)
+        {
+            if (ReadAttribute(tag, ref i, out var start, out var name, out _, out _) && name.Equals(NoTrack, StringComparison.OrdinalIgnoreCase))
+            {
+                removals.Add((start, i - start));
+            }
+        }
+
+        for (var r = removals.Count - 1; r >= 0; r--)
+        {
+            stripped.Remove(removals[r].Start, removals[r].Length);
+        }
+
+        return stripped.ToString();
+    }
+
+    /// <summary>
+    /// One attribute with its leading whitespace, from <paramref name="i"/> on (which it advances past what it read):
+    /// <c>\s+name(\s*=\s*("v"|'v'|v))?</c>, name of no whitespace, quote, <c>&gt;</c>, <c>/</c> or <c>=</c>; an
+    /// unquoted value of no whitespace, quote, <c>=</c>, <c>&lt;</c>, <c>&gt;</c> or backtick. False (having moved on)
+    /// where no attribute starts. <paramref name="valueStart"/> is -1 for an attribute without a value.
+    /// </summary>
+    private static bool ReadAttribute(ReadOnlySpan<char> tag, ref int i, out int start, out ReadOnlySpan<char> name, out int valueStart, out int valueLength)
+    {
+        start = i;
+        name = [];
+        valueStart = -1;
+        valueLength = 0;
+        if (!char.IsWhiteSpace(tag[i]))
+        {
+            i++;
+            return false;
+        }
+
+        while (i < tag.Length && char.IsWhiteSpace(tag[i]))
+        {
+            i++;
+        }
+
+        var nameStart = i;
+        while (i < tag.Length && !char.IsWhiteSpace(tag[i]) && tag[i] is not ('"' or '\'' or '>' or '/' or '='))
+        {
+            i++;
+        }
+
+        if (i == nameStart)
+        {
+            return false;
+        }
+
+        name = tag[nameStart..i];
+        var j = i;
+        while (j < tag.Length && char.IsWhiteSpace(tag[j]))
+        {
+            j++;
+        }
+
+        if (j >= tag.Length || tag[j] != '=')
+        {
+            return true;
+        }
+
+        j++;
+        while (j < tag.Length && char.IsWhiteSpace(tag[j]))
+        {
+            j++;
+        }
+
+        if (j < tag.Length && tag[j] is '"' or '\'')
+        {
+            var close = tag[(j + 1)..].IndexOf(tag[j]);
+            if (close >= 0)
+            {
+                valueStart = j + 1;
+                valueLength = close;
+                i = j + 1 + close + 1;
+            }
+
+            return true;
+        }
+
+        var k = j;
+        while (k < tag.Length && !char.IsWhiteSpace(tag[k]) && tag[k] is not ('"' or '\'' or '=' or '<' or '>' or '`'))
+        {
+            k++;
+        }
+
+        if (k > j)
+        {
+            valueStart = j;
+            valueLength = k - j;
+            i = k;
+        }
+
+        return true;
     }
 
     /// <summary>An <c>&lt;a&gt;</c> start tag, quoted attribute values may contain <c>&gt;</c>.</summary>
     [GeneratedRegex("""<a(?=[\s/>])(?>(?:[^>"']+|"[^"]*"|'[^']*')*)>""", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex AnchorTag();
-
-    /// <summary>One attribute with its leading whitespace; value in either quote style or unquoted.</summary>
-    [GeneratedRegex("""\s+(?<name>[^\s"'>/=]+)(?:\s*=\s*(?:"(?<value>[^"]*)"|'(?<value>[^']*)'|(?<value>[^\s"'=<>`]+)))?""", RegexOptions.CultureInvariant)]
-    private static partial Regex Attribute();
 
     [GeneratedRegex(@"</body\s*>", RegexOptions.IgnoreCase | RegexOptions.RightToLeft | RegexOptions.CultureInvariant)]
     private static partial Regex BodyEnd();
