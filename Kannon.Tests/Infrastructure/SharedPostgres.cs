@@ -11,6 +11,8 @@ namespace Kannon.Tests.Infrastructure;
 /// </summary>
 internal static class SharedPostgres
 {
+    private const string DirectoryPrefix = "kannon-test-pg-";
+
     private const string TemplateDatabase = "kannon_template";
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static string? _adminConnectionString;
@@ -45,7 +47,8 @@ internal static class SharedPostgres
             }
             else
             {
-                var directory = Path.Combine(Path.GetTempPath(), $"kannon-test-pg-{Environment.ProcessId}");
+                RemoveLeftovers();
+                var directory = Path.Combine(Path.GetTempPath(), $"{DirectoryPrefix}{Environment.ProcessId}");
                 _server = new PostgresServer(directory, FreePort.Next(), durable: false);
                 await _server.StartAsync(CancellationToken.None).ConfigureAwait(false);
                 admin = _server.ConnectionString();
@@ -69,6 +72,33 @@ internal static class SharedPostgres
         finally
         {
             Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Data directories of earlier test processes that are gone: the test host can be ended before its exit handler
+    /// runs, and each left directory holds a cluster of up to a gigabyte or more.
+    /// </summary>
+    private static void RemoveLeftovers()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // whether a process is gone is read from /proc
+        }
+
+        foreach (var directory in Directory.EnumerateDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
+        {
+            if (int.TryParse(Path.GetFileName(directory)[DirectoryPrefix.Length..], out var pid) && !Directory.Exists($"/proc/{pid}"))
+            {
+                try
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Someone else's, or being removed by another test run: leave it.
+                }
+            }
         }
     }
 
