@@ -69,6 +69,25 @@ public sealed class OutcomeWorkerTests(PostgresFixture postgres, NatsFixture nat
     }
 
     [Fact]
+    public async Task An_error_about_an_envelope_whose_publish_ack_was_lost_reschedules_the_delivery_put_back_as_scheduled()
+    {
+        // The Dispatcher's publish ack was lost (NATS restart), so it put the Delivery back as scheduled at the same
+        // attempt; the Envelope had landed, and its republish will be dropped as a duplicate. The error of the copy
+        // that landed is the only outcome this attempt gets: dropping it would leave the Delivery sending for an hour.
+        var current = await InsertSendingAsync("lost-ack@example.org", attempts: 1, status: "scheduled");
+        var older = await InsertSendingAsync("older@example.org", attempts: 2, status: "scheduled");
+        var marker = await InsertSendingAsync("marker3@example.org", attempts: 0);
+
+        await PublishErrorAsync("lost-ack@example.org", current, attempt: 1);
+        await PublishErrorAsync("older@example.org", older, attempt: 1);
+        await Publish(Outcomes.Delivered(Batch, "marker3@example.org", Domain, DateTimeOffset.UtcNow), $"marker-{marker}");
+        await Eventually.HoldsAsync(async () => (await StateAsync(marker)).Status == "", because: "outcomes published after the errors are applied");
+
+        (await StateAsync(current)).Should().Be(("scheduled", 2), "the error names the attempt the Delivery is still at");
+        (await StateAsync(older)).Should().Be(("scheduled", 2), "an error about an earlier attempt moves nothing");
+    }
+
+    [Fact]
     public async Task Delivered_and_bounced_outcomes_remove_the_delivery_and_undecodable_ones_are_terminated()
     {
         var delivered = await InsertSendingAsync("done@example.org", attempts: 0);
@@ -85,8 +104,9 @@ public sealed class OutcomeWorkerTests(PostgresFixture postgres, NatsFixture nat
     private async Task<long> InsertSendingAsync(string email, int attempts, string status = "sending")
     {
         await using var command = postgres.DataSource.CreateCommand(
-            "INSERT INTO sending_pool_emails (email, message_id, domain, status, send_attempts_cnt, original_scheduled_time, claimed_at) " +
-            "VALUES ($1, $2, $3, $5, $4, now(), now()) RETURNING id");
+            "INSERT INTO sending_pool_emails (email, message_id, domain, status, send_attempts_cnt, original_scheduled_time, claimed_at, scheduled_time) " +
+            // Due tomorrow: the host's own Dispatcher must not claim a scheduled row while the test looks at it.
+            "VALUES ($1, $2, $3, $5, $4, now(), now(), now() + interval '1 day') RETURNING id");
         command.Parameters.Add(new NpgsqlParameter { Value = email });
         command.Parameters.Add(new NpgsqlParameter { Value = Batch });
         command.Parameters.Add(new NpgsqlParameter { Value = Domain });

@@ -242,6 +242,27 @@ internal sealed class FaultCluster : IAsyncDisposable
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
+    /// <summary>For a failure report: what is left in the Pool (status, attempts, age of claim) and which recipients the receiver never got.</summary>
+    public async Task<string> LeftoversAsync(int recipients)
+    {
+        var lines = new System.Text.StringBuilder();
+        await using (var command = Database.CreateCommand(
+            "SELECT id, email, status, send_attempts_cnt, scheduled_time, claimed_at FROM sending_pool_emails ORDER BY id LIMIT 20"))
+        {
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                lines.AppendLine(CultureInfo.InvariantCulture,
+                    $"left in the Pool: id {reader.GetInt64(0)} {reader.GetString(1)} {reader.GetString(2)} attempt {reader.GetInt32(3)} scheduled {reader.GetFieldValue<DateTimeOffset>(4):HH:mm:ss.fff} claimed {(reader.IsDBNull(5) ? "-" : reader.GetFieldValue<DateTimeOffset>(5).ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture))}");
+            }
+        }
+
+        var missing = Enumerable.Range(0, recipients).Select(Recipient)
+            .Where(r => !Receiver.DeliveriesByRecipient.ContainsKey(r)).Take(20).ToList();
+        lines.AppendLine(CultureInfo.InvariantCulture, $"never received: {string.Join(", ", missing)}");
+        return lines.ToString();
+    }
+
     /// <summary>For a failure report: every stats row of each Delivery with more than one terminal outcome, oldest first.</summary>
     public async Task<string> HistoryOfDeliveriesWithMoreThanOneOutcomeAsync()
     {

@@ -53,6 +53,7 @@ public sealed class FaultTests(ITestOutputHelper output)
         }
         catch
         {
+            output.WriteLine(await cluster.LeftoversAsync(Recipients));
             output.WriteLine(await cluster.HistoryOfDeliveriesWithMoreThanOneOutcomeAsync());
             output.WriteLine(cluster.Logs());
             throw;

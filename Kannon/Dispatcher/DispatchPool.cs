@@ -107,8 +107,11 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// The Deliveries error outcomes name by id (their dispatch headers), still dispatching or sending; the caller
-    /// keeps those whose attempt is the one the error is about.
+    /// The Deliveries error outcomes name by id (their dispatch headers) that may still wait for them; the caller keeps
+    /// those whose attempt is the one the error is about. Besides sending, that is dispatching (the Dispatcher has not
+    /// marked the Envelope sent yet) and scheduled: an Envelope whose publish ack was lost (a NATS restart) is put
+    /// back as scheduled at the same attempt, and its republish is dropped as a duplicate, so the outcome of the copy
+    /// that did land is the only one that Delivery will ever get.
     /// </summary>
     public async Task<List<InFlight>> FindInFlightAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
     {
@@ -120,7 +123,7 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
 
         await using var command = dataSource.CreateCommand($"""
             SELECT id, email, message_id, domain, send_attempts_cnt, original_scheduled_time, status FROM sending_pool_emails
-            WHERE id = ANY($1) AND status IN ('{DeliveryStatus.Dispatching}', '{DeliveryStatus.Sending}')
+            WHERE id = ANY($1) AND status IN ('{DeliveryStatus.Scheduled}', '{DeliveryStatus.Dispatching}', '{DeliveryStatus.Sending}')
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray() });
         await ReadInFlightAsync(command, rows, cancellationToken).ConfigureAwait(false);

@@ -105,8 +105,8 @@ internal sealed partial class OutcomeWorker(
     private async Task RetryOrFailAsync(Dictionary<long, int> errorAttempts, List<(string, string)> errors, RetrySchedule schedule, CancellationToken cancellationToken)
     {
         // An error about an older attempt (redelivered late) must not move a Delivery that was dispatched again. A
-        // Delivery still dispatching moves when the error names its current attempt: that Envelope was sent, the
-        // Dispatcher just has not marked it yet. An error naming no attempt moves only a Delivery that is sending.
+        // Delivery still dispatching, or put back as scheduled after a lost publish ack, moves when the error names its
+        // current attempt: that Envelope was sent. An error naming no attempt moves only a Delivery that is sending.
         var rows = (await pool.FindInFlightAsync(errorAttempts.Keys, cancellationToken).ConfigureAwait(false))
             .Where(r => errorAttempts[r.Id] == r.Attempts)
             .Concat(errors.Count == 0 ? [] : await pool.FindSendingAsync(errors, cancellationToken).ConfigureAwait(false))
@@ -126,7 +126,7 @@ internal sealed partial class OutcomeWorker(
             }
         }
 
-        await pool.RescheduleAsync(retries, [DeliveryStatus.Dispatching, DeliveryStatus.Sending], cancellationToken).ConfigureAwait(false);
+        await pool.RescheduleAsync(retries, [DeliveryStatus.Scheduled, DeliveryStatus.Dispatching, DeliveryStatus.Sending], cancellationToken).ConfigureAwait(false);
         await FailAsync(spent, "retry budget exhausted while sending", cancellationToken).ConfigureAwait(false);
     }
 
