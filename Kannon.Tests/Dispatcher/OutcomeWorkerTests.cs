@@ -50,41 +50,31 @@ public sealed class OutcomeWorkerTests(PostgresFixture postgres, NatsFixture nat
             .Attempts.Should().Be(3);
     }
 
-    [Fact]
-    public async Task An_error_that_beats_the_dispatchers_mark_reschedules_the_delivery_instead_of_leaving_it_for_the_sending_reclaim()
+    /// <summary>
+    /// dispatching: the Sender answered before the Dispatcher marked the Envelope sent (slow, or its mark failed).
+    /// scheduled: the Dispatcher lost the publish ack (NATS restart) and put the Delivery back at the same attempt; the
+    /// Envelope had landed and its republish will be dropped as a duplicate. Either way the error is the only outcome
+    /// that attempt gets: dropping it would leave the Delivery waiting an hour for dispatcher.sending_timeout.
+    /// </summary>
+    [Theory]
+    [InlineData("dispatching")]
+    [InlineData("scheduled")]
+    public async Task An_error_naming_the_current_attempt_reschedules_a_delivery_not_yet_marked_sending(string status)
     {
-        // The Sender answered before the Dispatcher marked the Envelope sent (slow, or its mark failed): the row is
-        // still dispatching. Dropping the error would leave it waiting an hour for dispatcher.sending_timeout.
-        var current = await InsertSendingAsync("quick@example.org", attempts: 1, status: "dispatching");
-        var unnamed = await InsertSendingAsync("unnamed@example.org", attempts: 0, status: "dispatching");
-        var marker = await InsertSendingAsync("marker2@example.org", attempts: 0);
+        var current = await InsertSendingAsync($"quick-{status}@example.org", attempts: 1, status: status);
+        var unnamed = await InsertSendingAsync($"unnamed-{status}@example.org", attempts: 0, status: status);
+        var older = await InsertSendingAsync($"older-{status}@example.org", attempts: 2, status: status);
+        var marker = await InsertSendingAsync($"marker-{status}@example.org", attempts: 0);
 
-        await PublishErrorAsync("quick@example.org", current, attempt: 1);
-        await Publish(Outcomes.Error(Batch, "unnamed@example.org", Domain, DateTimeOffset.UtcNow, 451, "try later"), $"e-unnamed-{unnamed}");
-        await Publish(Outcomes.Delivered(Batch, "marker2@example.org", Domain, DateTimeOffset.UtcNow), $"marker-{marker}");
+        await PublishErrorAsync($"quick-{status}@example.org", current, attempt: 1);
+        await PublishErrorAsync($"older-{status}@example.org", older, attempt: 1);
+        await Publish(Outcomes.Error(Batch, $"unnamed-{status}@example.org", Domain, DateTimeOffset.UtcNow, 451, "try later"), $"e-unnamed-{unnamed}");
+        await Publish(Outcomes.Delivered(Batch, $"marker-{status}@example.org", Domain, DateTimeOffset.UtcNow), $"marker-{marker}");
         await Eventually.HoldsAsync(async () => (await StateAsync(marker)).Status == "", because: "outcomes published after the errors are applied");
 
-        (await StateAsync(current)).Should().Be(("scheduled", 2), "the error names the attempt being dispatched: that Envelope was sent and failed");
-        (await StateAsync(unnamed)).Should().Be(("dispatching", 0), "an error that names no attempt cannot move a Delivery that may be on its way");
-    }
-
-    [Fact]
-    public async Task An_error_about_an_envelope_whose_publish_ack_was_lost_reschedules_the_delivery_put_back_as_scheduled()
-    {
-        // The Dispatcher's publish ack was lost (NATS restart), so it put the Delivery back as scheduled at the same
-        // attempt; the Envelope had landed, and its republish will be dropped as a duplicate. The error of the copy
-        // that landed is the only outcome this attempt gets: dropping it would leave the Delivery sending for an hour.
-        var current = await InsertSendingAsync("lost-ack@example.org", attempts: 1, status: "scheduled");
-        var older = await InsertSendingAsync("older@example.org", attempts: 2, status: "scheduled");
-        var marker = await InsertSendingAsync("marker3@example.org", attempts: 0);
-
-        await PublishErrorAsync("lost-ack@example.org", current, attempt: 1);
-        await PublishErrorAsync("older@example.org", older, attempt: 1);
-        await Publish(Outcomes.Delivered(Batch, "marker3@example.org", Domain, DateTimeOffset.UtcNow), $"marker-{marker}");
-        await Eventually.HoldsAsync(async () => (await StateAsync(marker)).Status == "", because: "outcomes published after the errors are applied");
-
-        (await StateAsync(current)).Should().Be(("scheduled", 2), "the error names the attempt the Delivery is still at");
-        (await StateAsync(older)).Should().Be(("scheduled", 2), "an error about an earlier attempt moves nothing");
+        (await StateAsync(current)).Should().Be(("scheduled", 2), "the error names the attempt the Delivery is at: that Envelope was sent and failed");
+        (await StateAsync(older)).Should().Be((status, 2), "an error about an earlier attempt moves nothing");
+        (await StateAsync(unnamed)).Should().Be((status, 0), "an error that names no attempt cannot move a Delivery that may be on its way");
     }
 
     [Fact]
