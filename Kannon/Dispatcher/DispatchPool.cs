@@ -15,8 +15,7 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
         long Id, string Email, string BatchId, string Domain, Dictionary<string, string> Fields,
         TrackingPolicy Tracking, int Attempts, DateTimeOffset OriginalScheduledTime, bool Suppressed = false);
 
-    public sealed record InFlight(long Id, string Email, string BatchId, string Domain, int Attempts, DateTimeOffset OriginalScheduledTime,
-        string Status = DeliveryStatus.Sending);
+    public sealed record InFlight(long Id, string Email, string BatchId, string Domain, int Attempts, DateTimeOffset OriginalScheduledTime);
 
     /// <summary>
     /// Due scheduled Deliveries become dispatching; two Dispatchers never get the same row. Each says whether its
@@ -115,19 +114,17 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
     /// </summary>
     public async Task<List<InFlight>> FindInFlightAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
     {
-        var rows = new List<InFlight>();
         if (ids.Count == 0)
         {
-            return rows;
+            return [];
         }
 
         await using var command = dataSource.CreateCommand($"""
-            SELECT id, email, message_id, domain, send_attempts_cnt, original_scheduled_time, status FROM sending_pool_emails
+            SELECT id, email, message_id, domain, send_attempts_cnt, original_scheduled_time FROM sending_pool_emails
             WHERE id = ANY($1) AND status IN ('{DeliveryStatus.Scheduled}', '{DeliveryStatus.Dispatching}', '{DeliveryStatus.Sending}')
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray() });
-        await ReadInFlightAsync(command, rows, cancellationToken).ConfigureAwait(false);
-        return rows;
+        return await ReadInFlightAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -136,27 +133,32 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
     /// </summary>
     public async Task<List<InFlight>> FindSendingAsync(IReadOnlyList<(string Email, string BatchId)> deliveries, CancellationToken cancellationToken)
     {
+        if (deliveries.Count == 0)
+        {
+            return [];
+        }
+
         await using var command = dataSource.CreateCommand($"""
-            SELECT p.id, p.email, p.message_id, p.domain, p.send_attempts_cnt, p.original_scheduled_time, p.status
+            SELECT p.id, p.email, p.message_id, p.domain, p.send_attempts_cnt, p.original_scheduled_time
             FROM sending_pool_emails p JOIN unnest($1::text[], $2::text[]) AS d(email, message_id)
               ON p.email = d.email AND p.message_id = d.message_id
             WHERE p.status = '{DeliveryStatus.Sending}'
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = deliveries.Select(d => d.Email).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = deliveries.Select(d => d.BatchId).ToArray() });
-        var rows = new List<InFlight>();
-        await ReadInFlightAsync(command, rows, cancellationToken).ConfigureAwait(false);
-        return rows;
+        return await ReadInFlightAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task ReadInFlightAsync(NpgsqlCommand command, List<InFlight> rows, CancellationToken cancellationToken)
+    private static async Task<List<InFlight>> ReadInFlightAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
+        var rows = new List<InFlight>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            rows.Add(new InFlight(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5),
-                reader.GetString(6)));
+            rows.Add(new InFlight(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5)));
         }
+
+        return rows;
     }
 
     /// <summary>

@@ -109,7 +109,7 @@ internal sealed partial class OutcomeWorker(
         // current attempt: that Envelope was sent. An error naming no attempt moves only a Delivery that is sending.
         var rows = (await pool.FindInFlightAsync(errorAttempts.Keys, cancellationToken).ConfigureAwait(false))
             .Where(r => errorAttempts[r.Id] == r.Attempts)
-            .Concat(errors.Count == 0 ? [] : await pool.FindSendingAsync(errors, cancellationToken).ConfigureAwait(false))
+            .Concat(await pool.FindSendingAsync(errors, cancellationToken).ConfigureAwait(false))
             .DistinctBy(r => r.Id)
             .ToList();
         var retries = new List<(long, int, DateTimeOffset)>();
