@@ -76,6 +76,20 @@ public sealed class SendGuardTests(NatsFixture nats) : IClassFixture<NatsFixture
     }
 
     [Fact]
+    public async Task Recording_again_after_an_answer_was_lost_returns_the_same_outcome_not_an_error()
+    {
+        var key = SendGuard.KeyOf(10, $"{Guid.NewGuid():N}/msg_d@example.com");
+        var claim = await _holder.BeginAsync(key, "sender-1", At, CancellationToken.None);
+        var delivered = Outcomes.Delivered("msg_d@example.com", "r@inbox.example", "example.com", At.AddSeconds(1));
+        (await _holder.RecordAsync(key, delivered, claim.Revision, CancellationToken.None)).Should().BeSameAs(delivered);
+
+        // The retry after a lost answer meets a revision that moved on: it reads back what it wrote.
+        var again = await _holder.RecordAsync(key, delivered, claim.Revision, CancellationToken.None);
+
+        again.Should().NotBeSameAs(delivered).And.Be(delivered, "the entry holds this Sender's own outcome, equal by value");
+    }
+
+    [Fact]
     public async Task A_guard_that_cannot_record_in_time_says_so_instead_of_claiming_an_outcome()
     {
         var key = SendGuard.KeyOf(9, $"{Guid.NewGuid():N}/msg_c@example.com");

@@ -290,7 +290,8 @@ internal sealed partial class SenderWorker(
                 return;
             }
 
-            if (!ReferenceEquals(settled, stat))
+            // By value: our own update whose answer was lost comes back as a copy of our outcome, not as another's.
+            if (!settled.Equals(stat))
             {
                 LogSuperseded(logger, sequence, Outcomes.TypeOf(stat), Outcomes.TypeOf(settled));
                 stat = settled;
