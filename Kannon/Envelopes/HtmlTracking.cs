@@ -38,7 +38,7 @@ internal static partial class HtmlTracking
         foreach (var tag in AnchorTag().EnumerateMatches(html))
         {
             output ??= new StringBuilder(html.Length + 2048);
-            var mark = output.Length;
+            var mark = output.Length; // where this tag's preceding text starts in the output
             if (!RewriteTag(html.AsSpan(tag.Index, tag.Length), trackedUrl, output, html, copied, tag.Index))
             {
                 continue;
@@ -53,8 +53,9 @@ internal static partial class HtmlTracking
             copied = tag.Index + tag.Length;
         }
 
-        if (output is null)
+        if (output is null || copied == 0)
         {
+            // No tag changed: the body as it came, not a copy of it.
             return pixelUrl is null ? html : InsertOpenPixel(html, pixelUrl);
         }
 
@@ -89,20 +90,17 @@ internal static partial class HtmlTracking
     private static string Pixel(string pixelUrl) => $"<img src=\"{pixelUrl}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\" />";
 
     /// <summary>
-    /// Appends the text since <paramref name="copied"/> and then the rewritten tag to <paramref name="output"/>; false
-    /// (the caller undoes the append) when the tag stays as it is.
+    /// Appends the text since <paramref name="copied"/> and then the rewritten tag to <paramref name="output"/>; false,
+    /// having appended nothing, when the tag stays as it is.
     /// </summary>
     private static bool RewriteTag(ReadOnlySpan<char> tag, Func<string, string>? trackedUrl, StringBuilder output, string html, int copied, int tagIndex)
     {
         var noTrack = false;
         var hrefStart = -1;
         var hrefLength = 0;
-        Span<(int Start, int Length)> removals = stackalloc (int, int)[8];
-        var removalCount = 0;
-        var overflow = false;
         for (var i = 2; i < tag.Length;)
         {
-            if (!ReadAttribute(tag, ref i, out var attributeStart, out var name, out var valueStart, out var valueLength))
+            if (!ReadAttribute(tag, ref i, out _, out var name, out var valueStart, out var valueLength))
             {
                 continue;
             }
@@ -110,14 +108,6 @@ internal static partial class HtmlTracking
             if (name.Equals(NoTrack, StringComparison.OrdinalIgnoreCase))
             {
                 noTrack = true;
-                if (removalCount < removals.Length)
-                {
-                    removals[removalCount++] = (attributeStart, i - attributeStart);
-                }
-                else
-                {
-                    overflow = true;
-                }
             }
             else if (hrefStart < 0 && valueStart >= 0 && name.Equals("href", StringComparison.OrdinalIgnoreCase))
             {
@@ -128,22 +118,8 @@ internal static partial class HtmlTracking
 
         if (noTrack)
         {
-            output.Append(html, copied, tagIndex - copied);
-            if (overflow)
-            {
-                // More data-no-track attributes than the stack holds: strip them all the slow way.
-                output.Append(StripNoTrack(tag.ToString()));
-                return true;
-            }
-
-            var from = 0;
-            foreach (var (start, length) in removals[..removalCount])
-            {
-                output.Append(tag[from..start]);
-                from = start + length;
-            }
-
-            output.Append(tag[from..]);
+            // Rare (a sender's opt-out): the tag as a string is fine here.
+            output.Append(html, copied, tagIndex - copied).Append(StripNoTrack(tag.ToString()));
             return true;
         }
 
