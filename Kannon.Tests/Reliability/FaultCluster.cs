@@ -257,6 +257,20 @@ internal sealed class FaultCluster : IAsyncDisposable
             }
         }
 
+        // Every stats row of the first stuck Deliveries: which outcomes the Stats worker saw for them.
+        await using (var command = Database.CreateCommand("""
+            SELECT s.email, s.type, s.timestamp, s.data::text FROM stats s
+            JOIN (SELECT email, message_id FROM sending_pool_emails ORDER BY id LIMIT 5) p ON s.email = p.email AND s.message_id = p.message_id
+            ORDER BY s.email, s.timestamp
+            """))
+        {
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                lines.AppendLine(CultureInfo.InvariantCulture, $"stats of a stuck Delivery: {reader.GetString(0)} {reader.GetString(1)} at {reader.GetFieldValue<DateTimeOffset>(2):HH:mm:ss.fff} {reader.GetString(3)}");
+            }
+        }
+
         var missing = Enumerable.Range(0, recipients).Select(Recipient)
             .Where(r => !Receiver.DeliveriesByRecipient.ContainsKey(r)).Take(20).ToList();
         lines.AppendLine(CultureInfo.InvariantCulture, $"never received: {string.Join(", ", missing)}");
