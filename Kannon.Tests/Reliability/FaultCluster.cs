@@ -277,6 +277,76 @@ internal sealed class FaultCluster : IAsyncDisposable
         return lines.ToString();
     }
 
+    /// <summary>
+    /// For a failure report: what NATS holds about the first Deliveries left in the Pool (their outcome events in
+    /// kannon-stats, their send-guard entries), the state of the streams and consumers, and the nats-server's last lines.
+    /// </summary>
+    public async Task<string> NatsTraceOfLeftoversAsync()
+    {
+        var lines = new StringBuilder();
+        var stuck = new List<(string Email, string Batch)>();
+        await using (var command = Database.CreateCommand("SELECT email, message_id FROM sending_pool_emails ORDER BY id LIMIT 5"))
+        {
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                stuck.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+
+        if (stuck.Count == 0)
+        {
+            return "";
+        }
+
+        try
+        {
+            var events = await StatsStreamReader.ReadAsync(Nats.Url, e => stuck.Contains((e.Email, e.MessageId)));
+            foreach (var e in events)
+            {
+                lines.AppendLine(CultureInfo.InvariantCulture, $"in kannon-stats: {e.Event.Email} {e.Type} {e.MsgId} at {e.Event.Timestamp.ToDateTimeOffset():HH:mm:ss.fff}");
+            }
+
+            lines.AppendLine(CultureInfo.InvariantCulture, $"{events.Count} events of these Deliveries in kannon-stats");
+
+            await using var connection = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with { Url = Nats.Url });
+            var jetStream = new NATS.Client.JetStream.NatsJSContext(connection);
+            var store = await new NATS.Client.KeyValueStore.NatsKVContext(jetStream).GetStoreAsync(SendGuard.Bucket);
+            var suffixes = stuck.ToDictionary(s => SendGuard.KeyOf(0, Kannon.Envelopes.EnvelopeIds.EmailId(s.Email, s.Batch))[1..], s => s.Email);
+            await foreach (var key in store.GetKeysAsync())
+            {
+                var suffix = key[key.IndexOf('.', StringComparison.Ordinal)..];
+                if (suffixes.TryGetValue(suffix, out var email))
+                {
+                    var entry = await store.GetEntryAsync<byte[]>(key, serializer: NATS.Client.Core.NatsRawSerializer<byte[]>.Default);
+                    var text = Encoding.UTF8.GetString(entry.Value ?? []);
+                    lines.AppendLine(CultureInfo.InvariantCulture, $"send guard {key} ({email}) revision {entry.Revision} at {entry.Created:HH:mm:ss.fff}: {text[..Math.Min(60, text.Length)]}");
+                }
+            }
+
+            foreach (var name in new[] { Kannon.Messaging.Topology.SendingStream, Kannon.Messaging.Topology.StatsStream })
+            {
+                var stream = await jetStream.GetStreamAsync(name);
+                var state = stream.Info.State;
+                lines.AppendLine(CultureInfo.InvariantCulture, $"stream {name}: {state.Messages} messages, seq {state.FirstSeq}..{state.LastSeq}, deleted {state.NumDeleted}");
+                await foreach (var consumerName in stream.ListConsumerNamesAsync())
+                {
+                    var consumer = await stream.GetConsumerAsync(consumerName);
+                    var info = consumer.Info;
+                    lines.AppendLine(CultureInfo.InvariantCulture,
+                        $"consumer {name}/{consumerName}: delivered {info.Delivered.StreamSeq}, ack floor {info.AckFloor.StreamSeq}, pending {info.NumPending}, ack pending {info.NumAckPending}, redelivered {info.NumRedelivered}");
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            lines.AppendLine(CultureInfo.InvariantCulture, $"reading NATS failed: {e.Message}");
+        }
+
+        lines.AppendLine("--- nats-server (since its last start) ---").AppendLine(Nats.Server.Tail);
+        return lines.ToString();
+    }
+
     /// <summary>For a failure report: every stats row of each Delivery with more than one terminal outcome, oldest first.</summary>
     public async Task<string> HistoryOfDeliveriesWithMoreThanOneOutcomeAsync()
     {

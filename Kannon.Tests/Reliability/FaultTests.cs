@@ -54,6 +54,7 @@ public sealed class FaultTests(ITestOutputHelper output)
         catch
         {
             output.WriteLine(await cluster.LeftoversAsync(Recipients));
+            output.WriteLine(await cluster.NatsTraceOfLeftoversAsync());
             output.WriteLine(await cluster.HistoryOfDeliveriesWithMoreThanOneOutcomeAsync());
             output.WriteLine(cluster.Logs());
             throw;

@@ -19,6 +19,9 @@ internal sealed class NatsServer : IAsyncDisposable
 
     public string Url => $"nats://127.0.0.1:{Port}";
 
+    /// <summary>The last lines the running server printed (since its last start), for a failure report.</summary>
+    public string Tail => _process?.Tail ?? "";
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var store = Path.Combine(_directory, "jetstream");
