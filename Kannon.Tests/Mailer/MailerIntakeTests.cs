@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Kannon.Hosting;
@@ -19,6 +20,7 @@ public sealed class MailerIntakeTests(PostgresFixture postgres, NatsFixture nats
     private KannonTestHost _host = null!;
     private string _domain = "";
     private MailerClient _mailer = null!;
+    private string _basic = "";
 
     public async Task InitializeAsync()
     {
@@ -30,6 +32,7 @@ public sealed class MailerIntakeTests(PostgresFixture postgres, NatsFixture nats
         await admin.CreateDomainAsync(new CreateDomainRequest { Domain = _domain });
         var key = await admin.CreateAPIKeyAsync(new CreateAPIKeyRequest { Domain = _domain, Name = "test" });
         var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{_domain}:{key.Key}"));
+        _basic = basic;
         _mailer = new MailerClient(_host.Channel.Intercept(m =>
         {
             m.Add("authorization", $"Basic {basic}");
@@ -141,6 +144,79 @@ public sealed class MailerIntakeTests(PostgresFixture postgres, NatsFixture nats
         response.AcceptedCount.Should().Be(1);
     }
 
+    [Theory]
+    [InlineData("email", "recipients[2].email")]
+    [InlineData("field value", "recipients[2].fields[\"name\"]")]
+    [InlineData("field key", "recipients[2].fields (a key)")]
+    public async Task A_recipient_holding_a_NUL_is_invalid_argument_naming_it_and_nothing_is_stored(string where, string path)
+    {
+        // Recipients are read while they are copied (ADR 0022): the refusal comes mid-COPY and the whole call rolls back.
+        var request = Html("s", "<p>x</p>");
+        request.Recipients.Add(new Recipient { Email = "ann@example.org" });
+        request.Recipients.Add(new Recipient { Email = "bob@example.org" });
+        var bad = new Recipient { Email = "eve@example.org", Fields = { ["name"] = "Eve" } };
+        switch (where)
+        {
+            case "email": bad.Email = "e\0ve@example.org"; break;
+            case "field value": bad.Fields["name"] = "E\0ve"; break;
+            case "field key": bad.Fields["n\0"] = "x"; break;
+        }
+
+        request.Recipients.Add(bad);
+
+        var call = async () => await _mailer.SendHTMLAsync(request);
+
+        var refused = (await call.Should().ThrowAsync<RpcException>()).Which;
+        refused.StatusCode.Should().Be(StatusCode.InvalidArgument);
+        refused.Status.Detail.Should().Be($"{path}: contains a NUL character (U+0000), which no text may hold");
+        (await CountAsync("SELECT count(*) FROM messages WHERE domain = $1", _domain)).Should().Be(0);
+        (await CountAsync("SELECT count(*) FROM sending_pool_emails WHERE domain = $1", _domain)).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_malformed_recipient_is_invalid_argument_and_nothing_is_stored()
+    {
+        var request = Html("s", "<p>x</p>");
+        request.Recipients.Add(new Recipient { Email = "ann@example.org" });
+        // Then a recipient whose email claims 5 bytes and has 1: the request's framing is intact, the recipient is not.
+        byte[] broken = [(6 << 3) | 2, 3, (1 << 3) | 2, 5, (byte)'a'];
+        var body = request.ToByteArray().Concat(broken).ToArray();
+        var method = Kannon.Protos.Mailer.ApiV1.Mailer.Descriptor.FindMethodByName("SendHTML");
+        var raw = new Method<byte[], byte[]>(MethodType.Unary, Kannon.Protos.Mailer.ApiV1.Mailer.Descriptor.FullName, method.Name,
+            Marshallers.Create(b => b, b => b), Marshallers.Create(b => b, b => b));
+
+        var status = await Kannon.Tests.Reliability.FuzzCall.InvokeAsync(_host.Channel.CreateCallInvoker(), raw, body,
+            new Metadata { { "authorization", $"Basic {_basic}" } }, TimeSpan.FromSeconds(30));
+
+        status.StatusCode.Should().Be(StatusCode.InvalidArgument);
+        status.Detail.Should().StartWith("recipients[1]: not a valid Recipient: ");
+        (await CountAsync("SELECT count(*) FROM messages WHERE domain = $1", _domain)).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Suppressed_addresses_are_rejected_whether_the_domains_list_is_shorter_or_longer_than_the_batch()
+    {
+        // Shorter: checked row by row while copying. Longer: asked of the database after the copy, and their rows taken out.
+        await SuppressAsync("bob@example.org");
+        var small = Html("s", "<p>x</p>");
+        small.Recipients.Add(new Recipient { Email = "ann@example.org" });
+        small.Recipients.Add(new Recipient { Email = "bob@Example.ORG" });
+        small.Recipients.Add(new Recipient { Email = "cat@example.org" });
+
+        var first = await _mailer.SendHTMLAsync(small);
+
+        first.AcceptedCount.Should().Be(2);
+        first.RejectedRecipients.Select(r => (r.Email, r.Reason)).Should().Equal(("bob@Example.ORG", "suppressed"));
+        (await CountAsync("SELECT count(*) FROM sending_pool_emails WHERE message_id = $1", first.MessageId)).Should().Be(2);
+
+        await SuppressAsync("cat@example.org", "dan@example.org", "eve@example.org", "fay@example.org");
+        var second = await _mailer.SendHTMLAsync(small);
+
+        second.AcceptedCount.Should().Be(1);
+        second.RejectedRecipients.Select(r => (r.Email, r.Reason)).Should().Equal(("bob@Example.ORG", "suppressed"), ("cat@example.org", "suppressed"));
+        (await CountAsync("SELECT count(*) FROM sending_pool_emails WHERE message_id = $1", second.MessageId)).Should().Be(1);
+    }
+
     [Fact]
     public async Task One_call_accepts_100000_recipients()
     {
@@ -208,6 +284,18 @@ public sealed class MailerIntakeTests(PostgresFixture postgres, NatsFixture nats
         Subject = subject,
         Html = html,
     };
+
+    private async Task SuppressAsync(params string[] emails)
+    {
+        foreach (var email in emails)
+        {
+            await using var command = postgres.DataSource.CreateCommand(
+                "INSERT INTO suppressions (domain, email, reason, source) VALUES ($1, $2, 'manual', 'api')");
+            command.Parameters.Add(new NpgsqlParameter { Value = _domain });
+            command.Parameters.Add(new NpgsqlParameter { Value = email });
+            await command.ExecuteNonQueryAsync();
+        }
+    }
 
     private async Task<long> CountAsync(string sql, string value)
     {

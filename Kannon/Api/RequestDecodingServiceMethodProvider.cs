@@ -38,7 +38,8 @@ internal sealed class RequestDecodingServiceMethodProvider<TService> : IServiceM
         where TRequest : class
         where TResponse : class
     {
-        var decode = method.RequestMarshaller.ContextualDeserializer;
+        // SendHTML and SendTemplate keep their recipients encoded until intake reads them (ADR 0022).
+        var decode = Mailer.RecipientPayloadDecoder.For<TRequest>() ?? method.RequestMarshaller.ContextualDeserializer;
         var request = new Marshaller<TRequest>(method.RequestMarshaller.ContextualSerializer, context =>
         {
             try

@@ -54,28 +54,20 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         var batchId = $"msg_{Data.RandomId.Next()}@{command.Domain}";
         await InsertBatchAsync(connection, batchId, templateId, command, cancellationToken).ConfigureAwait(false);
 
-        var (accepted, rejected) = RecipientScreen.Screen(command.Recipients);
-        var suppressed = await SuppressionList.SuppressedAmongAsync(connection, command.Domain, accepted.ConvertAll(r => r.Email), cancellationToken).ConfigureAwait(false);
-        if (suppressed.Count > 0)
+        // A Domain's suppression list is usually far shorter than a Batch: then it is checked row by row while copying.
+        // A longer one is asked of the database once the Batch's addresses are known, and its rows taken out again.
+        var listed = await SuppressionList.ListedUpToAsync(connection, command.Domain, command.Recipients.Count, cancellationToken).ConfigureAwait(false);
+        var policy = TrackingModes.Resolve(ceiling, command.Tracking);
+        var copy = await CopyDeliveriesAsync(connection, batchId, command, listed, policy, cancellationToken).ConfigureAwait(false);
+        var rejected = copy.Screen.Rejected;
+        var suppressed = copy.Suppressed;
+        if (listed is null && copy.Stored.Count > 0)
         {
-            var kept = new List<RecipientInput>(accepted.Count - suppressed.Count);
-            foreach (var recipient in accepted)
-            {
-                if (suppressed.Contains(SuppressionList.Normalize(recipient.Email)))
-                {
-                    rejected.Add(new RejectedRecipient(recipient.Email, SuppressionList.RejectionReason));
-                }
-                else
-                {
-                    kept.Add(recipient);
-                }
-            }
-
-            accepted = kept;
+            suppressed = await RemoveSuppressedAsync(connection, batchId, command.Domain, copy.Stored, cancellationToken).ConfigureAwait(false);
         }
 
-        var policy = TrackingModes.Resolve(ceiling, command.Tracking);
-        await CopyDeliveriesAsync(connection, batchId, command, accepted, policy, cancellationToken).ConfigureAwait(false);
+        rejected.AddRange(suppressed.Select(email => new RejectedRecipient(email, SuppressionList.RejectionReason)));
+        var accepted = copy.Stored.Count - (listed is null ? suppressed.Count : 0);
 
         await using (var notify = Pool.PoolSignal.NotifyCommand(connection, "to_validate"))
         {
@@ -83,7 +75,7 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new SendResult(batchId, templateId, command.ScheduledTime, accepted.Count, rejected);
+        return new SendResult(batchId, templateId, command.ScheduledTime, accepted, rejected);
     }
 
     private static async Task<TrackingPolicy> DomainCeilingAsync(NpgsqlConnection connection, string domain, CancellationToken cancellationToken)
@@ -149,14 +141,27 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         }
     }
 
-    private static async Task CopyDeliveriesAsync(NpgsqlConnection connection, string batchId, SendCommand command,
-        List<RecipientInput> recipients, TrackingPolicy policy, CancellationToken cancellationToken)
+    /// <summary>What the COPY stored: the addresses written (in request order), and those left out as suppressed.</summary>
+    private sealed record CopyResult(RecipientScreen Screen, List<string> Stored, List<string> Suppressed);
+
+    /// <summary>
+    /// Reads the recipients one at a time from the request's bytes and streams each accepted one into the Pool, so
+    /// PostgreSQL stores rows while the rest are still being read. A recipient that is not well-formed protobuf, or
+    /// holds a NUL, ends the call with INVALID_ARGUMENT and the transaction rolls back.
+    /// </summary>
+    private static async Task<CopyResult> CopyDeliveriesAsync(NpgsqlConnection connection, string batchId, SendCommand command,
+        HashSet<string>? suppressions, TrackingPolicy policy, CancellationToken cancellationToken)
     {
+        var recipients = command.Recipients;
+        var screen = new RecipientScreen(recipients.Count);
+        var stored = new List<string>(recipients.Count);
+        var suppressed = new List<string>();
+
         // Columns whose value would be the column's default for every row are left out: PostgreSQL then stores the
         // default without parsing a jsonb per row. The Pool's tracking default is TrackingPolicy.Default (a test
         // holds them together); fields default to {} and are written only when some recipient has any.
         var writeTracking = policy != TrackingPolicy.Default;
-        var writeFields = command.GlobalFields.Count > 0 || recipients.Exists(r => r.Fields.Count > 0);
+        var writeFields = command.GlobalFields.Count > 0 || recipients.AnyFields();
         var tracking = JsonSerializer.Serialize(policy, Json);
         var scheduled = command.ScheduledTime;
         await using var importer = await connection.BeginBinaryImportAsync(
@@ -164,10 +169,38 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
             (writeFields ? ", fields" : "") + (writeTracking ? ", tracking" : "") + ") FROM STDIN (FORMAT BINARY)",
             cancellationToken).ConfigureAwait(false);
         var fields = new DeliveryFieldsWriter(command.GlobalFields);
-        foreach (var recipient in recipients)
+        var recipient = new Protos.Mailer.Types.Recipient();
+        for (var i = 0; i < recipients.Count; i++)
         {
+            try
+            {
+                recipients.Read(i, recipient);
+            }
+            catch (Google.Protobuf.InvalidProtocolBufferException e)
+            {
+                // Read only now (ADR 0022): the rest of the request was decoded, and refused when malformed, before the call.
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"recipients[{i}]: not a valid Recipient: {e.Message}"));
+            }
+
+            if (NulIn(recipient, i) is { } path)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"{path}: contains a NUL character (U+0000), which no text may hold"));
+            }
+
+            if (screen.Admit(recipient.Email) is not { } email)
+            {
+                continue;
+            }
+
+            if (suppressions is { Count: > 0 } && suppressions.Contains(SuppressionList.Normalize(email)))
+            {
+                suppressed.Add(email);
+                continue;
+            }
+
+            stored.Add(email);
             await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(recipient.Email, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(email, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(batchId, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(DeliveryStatus.ToValidate, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(scheduled, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
@@ -185,5 +218,46 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         }
 
         await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        return new CopyResult(screen, stored, suppressed);
+    }
+
+    /// <summary>For a Domain whose suppression list is longer than the Batch: finds the suppressed among the stored addresses and deletes their rows.</summary>
+    private static async Task<List<string>> RemoveSuppressedAsync(NpgsqlConnection connection, string batchId, string domain, List<string> stored, CancellationToken cancellationToken)
+    {
+        var keys = await SuppressionList.QueryAmongAsync(connection, domain, stored, cancellationToken).ConfigureAwait(false);
+        var suppressed = keys.Count == 0 ? [] : stored.FindAll(email => keys.Contains(SuppressionList.Normalize(email)));
+        if (suppressed.Count > 0)
+        {
+            await using var delete = new NpgsqlCommand("DELETE FROM sending_pool_emails WHERE email = ANY($1) AND message_id = $2", connection);
+            delete.Parameters.Add(new NpgsqlParameter { Value = suppressed.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Varchar });
+            delete.Parameters.Add(new NpgsqlParameter { Value = batchId });
+            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return suppressed;
+    }
+
+    /// <summary>The path of a recipient's first string holding a NUL, named as the request's NUL check names it; PostgreSQL stores no NUL.</summary>
+    private static string? NulIn(Protos.Mailer.Types.Recipient recipient, int index)
+    {
+        if (recipient.Email.Contains('\0', StringComparison.Ordinal))
+        {
+            return $"recipients[{index}].email";
+        }
+
+        foreach (var (key, value) in recipient.Fields)
+        {
+            if (key.Contains('\0', StringComparison.Ordinal))
+            {
+                return $"recipients[{index}].fields (a key)";
+            }
+
+            if (value.Contains('\0', StringComparison.Ordinal))
+            {
+                return $"recipients[{index}].fields[\"{key}\"]";
+            }
+        }
+
+        return null;
     }
 }

@@ -29,21 +29,23 @@ internal static class IntakeWarmUp
                 new Recipient { Email = " bob@example.org " },
             },
         };
-        var parsed = SendHTMLReq.Parser.ParseFrom(request.ToByteArray());
+        var parsed = RecipientPayloadDecoder.Decode(SendHTMLReq.Parser, request.ToByteArray());
         _ = NulCharacterInterceptor.FindNul(parsed);
         _ = MailboxAddress.TryParse(parsed.Sender.Email, out _);
         _ = LiquidSyntax.Problem(parsed.Html);
         _ = LiquidSyntax.Problem(parsed.Subject);
-        var inputs = new List<RecipientInput>(parsed.Recipients.Count);
-        foreach (var recipient in parsed.Recipients)
-        {
-            inputs.Add(new RecipientInput(recipient.Email, recipient.Fields));
-        }
-
+        var recipients = RecipientPayloadExtensions.RecipientsOf(parsed, parsed.Recipients);
         var fields = new DeliveryFieldsWriter(parsed.GlobalFields);
-        foreach (var recipient in RecipientScreen.Screen(inputs).Accepted)
+        var screen = new RecipientScreen(recipients.Count);
+        var recipient = new Recipient();
+        _ = recipients.AnyFields();
+        for (var i = 0; i < recipients.Count; i++)
         {
-            _ = fields.Write(recipient.Fields);
+            recipients.Read(i, recipient);
+            if (screen.Admit(recipient.Email) is not null)
+            {
+                _ = fields.Write(recipient.Fields);
+            }
         }
     }
 }

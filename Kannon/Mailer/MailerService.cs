@@ -23,7 +23,7 @@ internal sealed class MailerService(BatchIntake intake, TimeProvider time) : Wir
         }
 
         return SendAsync(Map(context, request.Sender, request.Subject, request.Html, null, request.ScheduledTime,
-            request.Recipients, request.GlobalFields, request.Attachments, request.Headers, request.Tracking), context);
+            RecipientPayloadExtensions.RecipientsOf(request, request.Recipients), request.GlobalFields, request.Attachments, request.Headers, request.Tracking), context);
     }
 
     public override Task<SendRes> SendTemplate(SendTemplateReq request, ServerCallContext context)
@@ -34,7 +34,7 @@ internal sealed class MailerService(BatchIntake intake, TimeProvider time) : Wir
         }
 
         return SendAsync(Map(context, request.Sender, request.Subject, null, request.TemplateId.Trim(), request.ScheduledTime,
-            request.Recipients, request.GlobalFields, request.Attachments, request.Headers, request.Tracking), context);
+            RecipientPayloadExtensions.RecipientsOf(request, request.Recipients), request.GlobalFields, request.Attachments, request.Headers, request.Tracking), context);
     }
 
     private async Task<SendRes> SendAsync(SendCommand command, ServerCallContext context)
@@ -61,7 +61,7 @@ internal sealed class MailerService(BatchIntake intake, TimeProvider time) : Wir
         string? html,
         string? templateId,
         Google.Protobuf.WellKnownTypes.Timestamp? scheduled,
-        RepeatedField<Recipient> recipients,
+        RecipientPayload recipients,
         MapField<string, string> globalFields,
         RepeatedField<Attachment> attachments,
         Headers? headers,
@@ -129,23 +129,12 @@ internal sealed class MailerService(BatchIntake intake, TimeProvider time) : Wir
             html,
             templateId,
             when,
-            ToInputs(recipients),
+            recipients,
             globalFields,
             files,
             to,
             cc,
             ToPolicy(tracking, "tracking"));
-    }
-
-    private static List<RecipientInput> ToInputs(RepeatedField<Recipient> recipients)
-    {
-        var inputs = new List<RecipientInput>(recipients.Count);
-        foreach (var recipient in recipients)
-        {
-            inputs.Add(new RecipientInput(recipient.Email, recipient.Fields));
-        }
-
-        return inputs;
     }
 
     private static DateTimeOffset ToTime(Google.Protobuf.WellKnownTypes.Timestamp timestamp)

@@ -1,36 +1,32 @@
 namespace Kannon.Mailer;
 
 /// <summary>
-/// Intake's per-recipient check: an address that can never be delivered (empty, no '@', spaces or control
-/// characters, too long) is rejected on its own with <c>invalid_email</c>, and a repeated address is
-/// collapsed into its first occurrence. Full RFC 5321/6531 syntax is the Validator's job.
+/// Intake's per-recipient check, one recipient at a time as they are copied into the Pool: an address that can never
+/// be delivered (empty, no '@', spaces or control characters, too long) is rejected on its own with
+/// <c>invalid_email</c>, and a repeated address is collapsed into its first occurrence. Full RFC 5321/6531 syntax is
+/// the Validator's job.
 /// </summary>
-internal static class RecipientScreen
+internal sealed class RecipientScreen(int capacity)
 {
     public const string InvalidEmail = "invalid_email";
 
-    public static (List<RecipientInput> Accepted, List<RejectedRecipient> Rejected) Screen(IReadOnlyList<RecipientInput> recipients)
-    {
-        var accepted = new List<RecipientInput>(recipients.Count);
-        var rejected = new List<RejectedRecipient>();
-        var seen = new HashSet<string>(recipients.Count, StringComparer.OrdinalIgnoreCase);
-        foreach (var recipient in recipients)
-        {
-            var email = recipient.Email.Trim();
-            if (!IsUsable(email))
-            {
-                rejected.Add(new RejectedRecipient(recipient.Email, InvalidEmail));
-                continue;
-            }
+    private readonly HashSet<string> _seen = new(capacity, StringComparer.OrdinalIgnoreCase);
 
-            if (seen.Add(email))
-            {
-                // Trim returns the same string when there is nothing to trim: no copy of an address already clean.
-                accepted.Add(ReferenceEquals(email, recipient.Email) ? recipient : recipient with { Email = email });
-            }
+    /// <summary>Recipients rejected so far, in request order.</summary>
+    public List<RejectedRecipient> Rejected { get; } = [];
+
+    /// <summary>The address to store for <paramref name="email"/> (trimmed), or null when it is rejected or repeats an earlier one.</summary>
+    public string? Admit(string email)
+    {
+        // Trim returns the same string when there is nothing to trim: no copy of an address already clean.
+        var trimmed = email.Trim();
+        if (!IsUsable(trimmed))
+        {
+            Rejected.Add(new RejectedRecipient(email, InvalidEmail));
+            return null;
         }
 
-        return (accepted, rejected);
+        return _seen.Add(trimmed) ? trimmed : null;
     }
 
     public static bool IsUsable(string email)

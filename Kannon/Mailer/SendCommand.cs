@@ -11,14 +11,12 @@ internal sealed record SendCommand(
     string? Html,
     string? TemplateId,
     DateTimeOffset ScheduledTime,
-    IReadOnlyList<RecipientInput> Recipients,
+    RecipientPayload Recipients,
     IReadOnlyDictionary<string, string> GlobalFields,
     IReadOnlyList<(string Filename, byte[] Content)> Attachments,
     IReadOnlyList<string> HeaderTo,
     IReadOnlyList<string> HeaderCc,
     TrackingPolicy Tracking);
-
-internal sealed record RecipientInput(string Email, IReadOnlyDictionary<string, string> Fields);
 
 internal sealed record RejectedRecipient(string Email, string Reason);
 

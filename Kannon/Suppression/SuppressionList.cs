@@ -79,45 +79,40 @@ internal sealed class SuppressionList(NpgsqlDataSource dataSource)
     /// <summary>Which of <paramref name="emails"/> the Domain suppresses (normalized), in one query: intake of 100k recipients stays one round trip.</summary>
     public static async Task<HashSet<string>> SuppressedAmongAsync(NpgsqlConnection connection, string domain, IReadOnlyCollection<string> emails, CancellationToken cancellationToken)
     {
-        var suppressed = new HashSet<string>(StringComparer.Ordinal);
         if (emails.Count == 0)
         {
-            return suppressed;
+            return new HashSet<string>(StringComparer.Ordinal);
         }
 
-        // Most Domains suppress far fewer addresses than a big Batch names: read the whole list (bounded by the
-        // Batch's size) and compare here, instead of sending every address of the Batch to the database. An empty
-        // list, the usual case, costs the Batch nothing more.
-        await using (var whole = new NpgsqlCommand("SELECT email FROM suppressions WHERE domain = $1 LIMIT $2", connection))
+        return await ListedUpToAsync(connection, domain, emails.Count, cancellationToken).ConfigureAwait(false) is { } listed
+            ? Among(listed, emails)
+            : await QueryAmongAsync(connection, domain, emails, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The Domain's whole list when it holds at most <paramref name="limit"/> addresses (normalized), else null. Most
+    /// Domains suppress far fewer addresses than a big Batch names: read the list and compare here, instead of sending
+    /// every address of the Batch to the database. An empty list, the usual case, costs a Batch one indexed read.
+    /// </summary>
+    public static async Task<HashSet<string>?> ListedUpToAsync(NpgsqlConnection connection, string domain, int limit, CancellationToken cancellationToken)
+    {
+        await using var whole = new NpgsqlCommand("SELECT email FROM suppressions WHERE domain = $1 LIMIT $2", connection);
+        whole.Parameters.Add(new NpgsqlParameter { Value = domain });
+        whole.Parameters.Add(new NpgsqlParameter { Value = limit + 1 });
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await whole.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            whole.Parameters.Add(new NpgsqlParameter { Value = domain });
-            whole.Parameters.Add(new NpgsqlParameter { Value = emails.Count + 1 });
-            var listed = new HashSet<string>(StringComparer.Ordinal);
-            await using (var reader = await whole.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    listed.Add(reader.GetString(0));
-                }
-            }
-
-            if (listed.Count <= emails.Count)
-            {
-                if (listed.Count > 0)
-                {
-                    foreach (var email in emails)
-                    {
-                        if (Normalize(email) is var key && listed.Contains(key))
-                        {
-                            suppressed.Add(key);
-                        }
-                    }
-                }
-
-                return suppressed;
-            }
+            listed.Add(reader.GetString(0));
         }
 
+        return listed.Count <= limit ? listed : null;
+    }
+
+    /// <summary>The suppressed addresses (normalized) among <paramref name="emails"/>, asked of the database: for a Domain whose list is longer than the Batch.</summary>
+    public static async Task<HashSet<string>> QueryAmongAsync(NpgsqlConnection connection, string domain, IEnumerable<string> emails, CancellationToken cancellationToken)
+    {
+        var suppressed = new HashSet<string>(StringComparer.Ordinal);
         var normalized = emails.Select(Normalize).Distinct(StringComparer.Ordinal).ToArray();
         await using var command = new NpgsqlCommand("SELECT email FROM suppressions WHERE domain = $1 AND email = ANY($2)", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = domain });
@@ -126,6 +121,23 @@ internal sealed class SuppressionList(NpgsqlDataSource dataSource)
         while (await matches.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             suppressed.Add(matches.GetString(0));
+        }
+
+        return suppressed;
+    }
+
+    private static HashSet<string> Among(HashSet<string> listed, IEnumerable<string> emails)
+    {
+        var suppressed = new HashSet<string>(StringComparer.Ordinal);
+        if (listed.Count > 0)
+        {
+            foreach (var email in emails)
+            {
+                if (Normalize(email) is var key && listed.Contains(key))
+                {
+                    suppressed.Add(key);
+                }
+            }
         }
 
         return suppressed;
