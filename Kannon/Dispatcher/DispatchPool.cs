@@ -23,7 +23,12 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
     /// </summary>
     public async Task<List<Claimed>> ClaimDueAsync(int limit, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"""
+        // In a transaction of its own, for the planner setting that keeps the claim on the index (ADR 0023); the
+        // setting and the claim go in one round trip.
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { new NpgsqlBatchCommand(ClaimPlan.IndexOrderOnly) } };
+        var command = new NpgsqlBatchCommand($"""
             UPDATE sending_pool_emails p SET status = '{DeliveryStatus.Dispatching}', claimed_at = now()
             FROM (SELECT id FROM sending_pool_emails WHERE status = '{DeliveryStatus.Scheduled}' AND scheduled_time <= now()
                   ORDER BY scheduled_time LIMIT $1 FOR UPDATE SKIP LOCKED) c
@@ -32,17 +37,21 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
                 {Suppression.SuppressionList.IsSuppressedSql("p.domain", "p.email")}
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = limit });
+        batch.BatchCommands.Add(command);
         var rows = new List<Claimed>(limit);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
-            rows.Add(new Claimed(
-                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(4), Json) ?? [],
-                JsonSerializer.Deserialize<TrackingPolicy>(reader.GetString(5), Json) ?? TrackingPolicy.Default,
-                reader.GetInt32(6), reader.GetFieldValue<DateTimeOffset>(7), reader.GetBoolean(8)));
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                rows.Add(new Claimed(
+                    reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                    JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(4), Json) ?? [],
+                    JsonSerializer.Deserialize<TrackingPolicy>(reader.GetString(5), Json) ?? TrackingPolicy.Default,
+                    reader.GetInt32(6), reader.GetFieldValue<DateTimeOffset>(7), reader.GetBoolean(8)));
+            }
         }
 
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return rows;
     }
 
@@ -87,7 +96,8 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Terminal outcomes that name no Delivery id (a report's bounce): the Delivery leaves the Pool, whatever state
-    /// it is in. The Sender's outcomes carry the id and go through <see cref="DeleteAsync"/>.
+    /// it is in since it was dispatched (a to_validate one was never sent; stating it lets the planner use the partial
+    /// address index, migration 0006). The Sender's outcomes carry the id and go through <see cref="DeleteAsync"/>.
     /// </summary>
     public async Task<int> DeleteByRecipientAsync(IReadOnlyList<(string Email, string BatchId)> deliveries, CancellationToken cancellationToken)
     {
@@ -96,9 +106,9 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
             return 0;
         }
 
-        await using var command = dataSource.CreateCommand("""
+        await using var command = dataSource.CreateCommand($"""
             DELETE FROM sending_pool_emails p USING unnest($1::text[], $2::text[]) AS d(email, message_id)
-            WHERE p.email = d.email AND p.message_id = d.message_id
+            WHERE p.email = d.email AND p.message_id = d.message_id AND p.status <> '{DeliveryStatus.ToValidate}'
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = deliveries.Select(d => d.Email).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = deliveries.Select(d => d.BatchId).ToArray() });

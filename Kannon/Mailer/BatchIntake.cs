@@ -54,20 +54,14 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         var batchId = $"msg_{Data.RandomId.Next()}@{command.Domain}";
         await InsertBatchAsync(connection, batchId, templateId, command, cancellationToken).ConfigureAwait(false);
 
-        // A Domain's suppression list is usually far shorter than a Batch: then it is checked row by row while copying.
-        // A longer one is asked of the database once the Batch's addresses are known, and its rows taken out again.
-        var listed = await SuppressionList.ListedUpToAsync(connection, command.Domain, command.Recipients.Count, cancellationToken).ConfigureAwait(false);
+        // A Domain's suppression list is usually far shorter than a Batch (most often empty): read whole, then checked
+        // row by row while copying. A longer one is asked of the database for the Batch's addresses, read in a first pass.
+        var suppressions = await SuppressionList.ListedUpToAsync(connection, command.Domain, command.Recipients.Count, cancellationToken).ConfigureAwait(false)
+            ?? await SuppressionList.QueryAmongAsync(connection, command.Domain, UsableAddresses(command.Recipients), cancellationToken).ConfigureAwait(false);
         var policy = TrackingModes.Resolve(ceiling, command.Tracking);
-        var copy = await CopyDeliveriesAsync(connection, batchId, command, listed, policy, cancellationToken).ConfigureAwait(false);
-        var rejected = copy.Screen.Rejected;
-        var suppressed = copy.Suppressed;
-        if (listed is null && copy.Stored.Count > 0)
-        {
-            suppressed = await RemoveSuppressedAsync(connection, batchId, command.Domain, copy.Stored, cancellationToken).ConfigureAwait(false);
-        }
-
+        var (screen, accepted, suppressed) = await CopyDeliveriesAsync(connection, batchId, command, suppressions, policy, cancellationToken).ConfigureAwait(false);
+        var rejected = screen.Rejected;
         rejected.AddRange(suppressed.Select(email => new RejectedRecipient(email, SuppressionList.RejectionReason)));
-        var accepted = copy.Stored.Count - (listed is null ? suppressed.Count : 0);
 
         await using (var notify = Pool.PoolSignal.NotifyCommand(connection, "to_validate"))
         {
@@ -141,8 +135,8 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         }
     }
 
-    /// <summary>What the COPY stored: the addresses written (in request order), and those left out as suppressed.</summary>
-    private sealed record CopyResult(RecipientScreen Screen, List<string> Stored, List<string> Suppressed);
+    /// <summary>What the COPY did: the screen (with the recipients it rejected), how many rows it stored, the addresses left out as suppressed.</summary>
+    private sealed record CopyResult(RecipientScreen Screen, int Stored, List<string> Suppressed);
 
     /// <summary>
     /// Reads the recipients one at a time from the request's bytes and streams each accepted one into the Pool, so
@@ -150,11 +144,11 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
     /// holds a NUL, ends the call with INVALID_ARGUMENT and the transaction rolls back.
     /// </summary>
     private static async Task<CopyResult> CopyDeliveriesAsync(NpgsqlConnection connection, string batchId, SendCommand command,
-        HashSet<string>? suppressions, TrackingPolicy policy, CancellationToken cancellationToken)
+        HashSet<string> suppressions, TrackingPolicy policy, CancellationToken cancellationToken)
     {
         var recipients = command.Recipients;
         var screen = new RecipientScreen(recipients.Count);
-        var stored = new List<string>(recipients.Count);
+        var stored = 0;
         var suppressed = new List<string>();
 
         // Columns whose value would be the column's default for every row are left out: PostgreSQL then stores the
@@ -172,33 +166,19 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         var recipient = new Protos.Mailer.Types.Recipient();
         for (var i = 0; i < recipients.Count; i++)
         {
-            try
-            {
-                recipients.Read(i, recipient);
-            }
-            catch (Google.Protobuf.InvalidProtocolBufferException e)
-            {
-                // Read only now (ADR 0022): the rest of the request was decoded, and refused when malformed, before the call.
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"recipients[{i}]: not a valid Recipient: {e.Message}"));
-            }
-
-            if (NulIn(recipient, i) is { } path)
-            {
-                throw new RpcException(new Status(StatusCode.InvalidArgument, $"{path}: contains a NUL character (U+0000), which no text may hold"));
-            }
-
+            Read(recipients, i, recipient);
             if (screen.Admit(recipient.Email) is not { } email)
             {
                 continue;
             }
 
-            if (suppressions is { Count: > 0 } && suppressions.Contains(SuppressionList.Normalize(email)))
+            if (suppressions.Count > 0 && suppressions.Contains(SuppressionList.Normalize(email)))
             {
                 suppressed.Add(email);
                 continue;
             }
 
-            stored.Add(email);
+            stored++;
             await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(email, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(batchId, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
@@ -221,20 +201,43 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         return new CopyResult(screen, stored, suppressed);
     }
 
-    /// <summary>For a Domain whose suppression list is longer than the Batch: finds the suppressed among the stored addresses and deletes their rows.</summary>
-    private static async Task<List<string>> RemoveSuppressedAsync(NpgsqlConnection connection, string batchId, string domain, List<string> stored, CancellationToken cancellationToken)
+    /// <summary>The Batch's usable addresses, for a Domain whose suppression list is longer than the Batch: read in a pass of their own.</summary>
+    private static List<string> UsableAddresses(RecipientPayload recipients)
     {
-        var keys = await SuppressionList.QueryAmongAsync(connection, domain, stored, cancellationToken).ConfigureAwait(false);
-        var suppressed = keys.Count == 0 ? [] : stored.FindAll(email => keys.Contains(SuppressionList.Normalize(email)));
-        if (suppressed.Count > 0)
+        var addresses = new List<string>(recipients.Count);
+        var recipient = new Protos.Mailer.Types.Recipient();
+        for (var i = 0; i < recipients.Count; i++)
         {
-            await using var delete = new NpgsqlCommand("DELETE FROM sending_pool_emails WHERE email = ANY($1) AND message_id = $2", connection);
-            delete.Parameters.Add(new NpgsqlParameter { Value = suppressed.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Varchar });
-            delete.Parameters.Add(new NpgsqlParameter { Value = batchId });
-            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            Read(recipients, i, recipient);
+            if (recipient.Email.Trim() is var email && RecipientScreen.IsUsable(email))
+            {
+                addresses.Add(email);
+            }
         }
 
-        return suppressed;
+        return addresses;
+    }
+
+    /// <summary>
+    /// Reads recipient <paramref name="index"/>; one that is not well-formed protobuf, or holds a NUL (PostgreSQL stores
+    /// none), is INVALID_ARGUMENT naming it. Read only now (ADR 0022): the rest of the request was decoded, and refused
+    /// when malformed, before the call.
+    /// </summary>
+    private static void Read(RecipientPayload recipients, int index, Protos.Mailer.Types.Recipient recipient)
+    {
+        try
+        {
+            recipients.Read(index, recipient);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException e)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"recipients[{index}]: not a valid Recipient: {e.Message}"));
+        }
+
+        if (NulIn(recipient, index) is { } path)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"{path}: contains a NUL character (U+0000), which no text may hold"));
+        }
     }
 
     /// <summary>The path of a recipient's first string holding a NUL, named as the request's NUL check names it; PostgreSQL stores no NUL.</summary>

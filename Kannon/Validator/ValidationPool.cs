@@ -31,7 +31,7 @@ internal sealed class ValidationPool(NpgsqlDataSource dataSource)
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var claimed = new List<Claimed>(limit);
         await using (var hold = new NpgsqlCommand(
-            $"SET LOCAL idle_in_transaction_session_timeout = {((long)holdLimit.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)}", connection, transaction))
+            $"SET LOCAL idle_in_transaction_session_timeout = {((long)holdLimit.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)}; {ClaimPlan.IndexOrderOnly}", connection, transaction))
         {
             await hold.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -39,7 +39,7 @@ internal sealed class ValidationPool(NpgsqlDataSource dataSource)
         await using (var claim = new NpgsqlCommand($"""
             SELECT p.id, p.email, p.message_id, p.domain, p.created_at, {Suppression.SuppressionList.IsSuppressedSql("p.domain", "p.email")}
             FROM sending_pool_emails p WHERE p.status = '{DeliveryStatus.ToValidate}'
-            ORDER BY p.id LIMIT {limit.ToString(CultureInfo.InvariantCulture)} FOR UPDATE OF p SKIP LOCKED
+            ORDER BY p.scheduled_time LIMIT {limit.ToString(CultureInfo.InvariantCulture)} FOR UPDATE OF p SKIP LOCKED
             """, connection, transaction))
         {
             await using var reader = await claim.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

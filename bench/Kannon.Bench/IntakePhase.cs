@@ -13,10 +13,12 @@ internal static class IntakePhase
     {
         var size = BenchOptions.IntakeCall;
         var single = BenchMessage.Request(BenchMessage.IntakeDomain, 0, size);
+        Mark("intake-start");
         var cpu = kannon.Process.CpuTime();
         var clock = Stopwatch.StartNew();
         await kannon.SendAllAcceptedAsync(single, options.Timeout, cancellationToken).ConfigureAwait(false);
         var took = clock.Elapsed;
+        Mark("intake-end");
         var cpuOfCall = kannon.Process.CpuTime() - cpu;
         Console.WriteLine($"kannon intake: one call of {size} recipients in {took.TotalSeconds:F2} s = {size / took.TotalSeconds:F0} recipients/s" +
             $" (kannon CPU {cpuOfCall.TotalSeconds:F2} s); peak RSS so far {kannon.Process.PeakRssMiB():F0} MiB");
@@ -39,5 +41,14 @@ internal static class IntakePhase
         var total = size * BenchOptions.IntakeCalls;
         Console.WriteLine($"kannon intake: {total} recipients in {BenchOptions.IntakeCalls} calls of {size}, all accepted, in {calls.TotalSeconds:F2} s of calls = {total / calls.TotalSeconds:F0} recipients/s ({wall.Elapsed.TotalSeconds:F2} s wall, kannon CPU {cpuOfCalls.TotalSeconds:F2} s in the calls)" +
             $"; peak RSS {(windowReset ? "during them" : "since start")} {kannon.Process.PeakRssMiB():F0} MiB");
+    }
+
+    /// <summary>For profiling one call alone: with KANNON_BENCH_MARK_DIR set, a file is touched there at each mark (a script starts and stops perf on them).</summary>
+    private static void Mark(string name)
+    {
+        if (Environment.GetEnvironmentVariable("KANNON_BENCH_MARK_DIR") is { Length: > 0 } directory)
+        {
+            File.WriteAllText(Path.Combine(directory, name), "");
+        }
     }
 }
