@@ -218,6 +218,22 @@ public sealed class MailerIntakeTests(PostgresFixture postgres, NatsFixture nats
     }
 
     [Fact]
+    public async Task The_start_up_rehearsal_runs_a_whole_intake_and_stores_nothing()
+    {
+        const string counts = """
+            SELECT (SELECT count(*) FROM domains) || '/' || (SELECT count(*) FROM messages) || '/' || (SELECT count(*) FROM templates)
+                || '/' || (SELECT count(*) FROM sending_pool_emails)
+            """;
+        await using var before = postgres.DataSource.CreateCommand(counts);
+        var was = (string)(await before.ExecuteScalarAsync())!;
+
+        await new Kannon.Mailer.BatchIntake(postgres.DataSource, TimeProvider.System).RehearseAsync(CancellationToken.None);
+
+        await using var after = postgres.DataSource.CreateCommand(counts);
+        ((string)(await after.ExecuteScalarAsync())!).Should().Be(was);
+    }
+
+    [Fact]
     public async Task One_call_accepts_100000_recipients()
     {
         var request = Html("Hi {{ n }}", "<p>{{ n }}</p>");

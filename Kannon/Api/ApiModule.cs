@@ -28,6 +28,7 @@ internal static class ApiModule
         builder.Services.TryAddSingleton<SuppressionList>();
         builder.Services.AddScoped<SuppressionStore>();
         builder.Services.AddSingleton<Mailer.BatchIntake>();
+        builder.Services.AddHostedService<Mailer.IntakeRehearsal>();
         builder.Services.AddSingleton<StatsReader>();
 
         builder.Services.AddSingleton<StatusDetailLimitInterceptor>();
