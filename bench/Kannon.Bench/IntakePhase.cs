@@ -13,14 +13,6 @@ internal static class IntakePhase
     {
         var size = BenchOptions.IntakeCall;
         var single = BenchMessage.Request(BenchMessage.IntakeDomain, 0, size);
-        if (Environment.GetEnvironmentVariable("KANNON_BENCH_WARM") == "1")
-        {
-            var warm = Stopwatch.StartNew();
-            await kannon.SendAllAcceptedAsync(BenchMessage.Request(BenchMessage.IntakeDomain, 50_000_000, size), options.Timeout, cancellationToken).ConfigureAwait(false);
-            Console.WriteLine($"kannon intake: warm-up call {warm.Elapsed.TotalSeconds:F2} s");
-            await Task.Delay(TimeSpan.FromSeconds(20), cancellationToken).ConfigureAwait(false);
-        }
-
         Mark("intake-start");
         var cpu = kannon.Process.CpuTime();
         var clock = Stopwatch.StartNew();
