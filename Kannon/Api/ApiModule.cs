@@ -28,7 +28,7 @@ internal static class ApiModule
         builder.Services.TryAddSingleton<SuppressionList>();
         builder.Services.AddScoped<SuppressionStore>();
         builder.Services.AddSingleton<Mailer.BatchIntake>();
-        builder.Services.AddHostedService<Mailer.IntakeRehearsal>();
+        builder.Services.AddSingleton<Mailer.IntakeRehearsal>();
         builder.Services.AddSingleton<StatsReader>();
 
         builder.Services.AddSingleton<StatusDetailLimitInterceptor>();
@@ -61,6 +61,9 @@ internal static class ApiModule
     public static WebApplication MapApi(this WebApplication app)
     {
         Mailer.IntakeWarmUp.Run();
+        // Not a worker: once, in the background, as soon as the host has started (the database may still be coming up).
+        var rehearsal = app.Services.GetRequiredService<Mailer.IntakeRehearsal>();
+        app.Lifetime.ApplicationStarted.Register(() => _ = rehearsal.RunAsync(app.Lifetime.ApplicationStopping));
         app.MapGrpcService<Mailer.MailerService>();
         app.MapGrpcService<AdminApiService>();
         app.MapGrpcService<HzApiService>();

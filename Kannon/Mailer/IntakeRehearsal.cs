@@ -1,21 +1,21 @@
 using Kannon.ApiKeys;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Kannon.Mailer;
 
 /// <summary>
-/// Once, as the API starts: an intake rehearsed in a transaction that is rolled back (<see cref="BatchIntake.RehearseAsync"/>)
+/// Once, as the API starts (from <c>MapApi</c>, not a worker): an intake rehearsed in a transaction that is rolled back (<see cref="BatchIntake.RehearseAsync"/>)
 /// and one API-key lookup that matches nothing, so that the first real SendHTML does not compile the intake's
 /// database code and the key lookup's EF Core query (ADR 0019 did the same for the code that needs no database).
 /// Best effort: a database that is not there yet is tried a few times, then left to the first caller.
 /// </summary>
-internal sealed partial class IntakeRehearsal(BatchIntake intake, IServiceScopeFactory scopes, ILogger<IntakeRehearsal> logger) : BackgroundService
+internal sealed partial class IntakeRehearsal(BatchIntake intake, IServiceScopeFactory scopes, ILogger<IntakeRehearsal> logger)
 {
     private const int Attempts = 5;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Never throws: started as the host starts, and left to run.</summary>
+    public async Task RunAsync(CancellationToken stoppingToken)
     {
         for (var attempt = 1; attempt <= Attempts; attempt++)
         {
