@@ -6,11 +6,17 @@ namespace Kannon.Mailer;
 /// <c>invalid_email</c>, and a repeated address is collapsed into its first occurrence. Full RFC 5321/6531 syntax is
 /// the Validator's job.
 /// </summary>
+/// <remarks>
+/// Repeats are found by a 128-bit hash of the case-folded address, not by keeping the addresses: a call of 100,000
+/// recipients keeps ~2 MB instead of ~10 MB of strings alive for its whole COPY, which a 1,000,000-recipient intake
+/// otherwise promoted into gen2 call after call. Two different addresses share a hash with a probability of about
+/// n²/2¹²⁹ (10⁻²⁹ for 100,000), far below any failure this system can otherwise have.
+/// </remarks>
 internal sealed class RecipientScreen(int capacity)
 {
     public const string InvalidEmail = "invalid_email";
 
-    private readonly HashSet<string> _seen = new(capacity, StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<UInt128> _seen = new(capacity);
 
     /// <summary>Recipients rejected so far, in request order.</summary>
     public List<RejectedRecipient> Rejected { get; } = [];
@@ -26,7 +32,15 @@ internal sealed class RecipientScreen(int capacity)
             return null;
         }
 
-        return _seen.Add(trimmed) ? trimmed : null;
+        return _seen.Add(KeyOf(trimmed)) ? trimmed : null;
+    }
+
+    /// <summary>XxHash128 of the address upper-cased as OrdinalIgnoreCase compares it, read as UTF-16.</summary>
+    private static UInt128 KeyOf(string email)
+    {
+        Span<char> folded = stackalloc char[email.Length];   // at most 320 (IsUsable)
+        email.AsSpan().ToUpperInvariant(folded);
+        return System.IO.Hashing.XxHash128.HashToUInt128(System.Runtime.InteropServices.MemoryMarshal.AsBytes(folded));
     }
 
     public static bool IsUsable(string email)
