@@ -54,7 +54,7 @@ public sealed class OutcomeWorkerTests(PostgresFixture postgres, NatsFixture nat
     /// dispatching: the Sender answered before the Dispatcher marked the Envelope sent (slow, or its mark failed).
     /// scheduled: the Dispatcher lost the publish ack (NATS restart) and put the Delivery back at the same attempt; the
     /// Envelope had landed and its republish will be dropped as a duplicate. Either way the error is the only outcome
-    /// that attempt gets: dropping it would leave the Delivery waiting an hour for dispatcher.sending_timeout.
+    /// that attempt gets: dropping it would leave the Delivery waiting for dispatcher.sending_timeout.
     /// </summary>
     [Theory]
     [InlineData("dispatching")]
@@ -89,6 +89,21 @@ public sealed class OutcomeWorkerTests(PostgresFixture postgres, NatsFixture nat
         await Publish(Outcomes.Bounced(Batch, "gone@example.org", Domain, DateTimeOffset.UtcNow, true, 550, "5.1.1 unknown"), "b1");
 
         await Eventually.HoldsAsync(async () => (await StateAsync(delivered)).Status == "" && (await StateAsync(bounced)).Status == "");
+    }
+
+    [Fact]
+    public async Task A_delivery_sending_with_no_outcome_past_the_timeout_goes_back_as_the_same_attempt()
+    {
+        // ADR 0024: its Envelope or outcome was lost; the same attempt meets the same send-guard entry, so it is never sent twice.
+        var stale = await InsertSendingAsync("lost-outcome@example.org", attempts: 1);
+        var fresh = await InsertSendingAsync("in-flight@example.org", attempts: 1);
+        await ExecuteAsync($"UPDATE sending_pool_emails SET claimed_at = now() - interval '20 minutes' WHERE id = {stale}");
+
+        var reclaimed = await new Kannon.Dispatcher.DispatchPool(postgres.DataSource).ReclaimSendingAsync(TimeSpan.FromMinutes(15), CancellationToken.None);
+
+        reclaimed.Should().Be(1);
+        (await StateAsync(stale)).Should().Be(("scheduled", 1), "the same attempt, so the same Nats-Msg-Id and the same send-guard key");
+        (await StateAsync(fresh)).Should().Be(("sending", 1));
     }
 
     private async Task<long> InsertSendingAsync(string email, int attempts, string status = "sending")

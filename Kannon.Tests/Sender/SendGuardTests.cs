@@ -59,6 +59,28 @@ public sealed class SendGuardTests(NatsFixture nats) : IClassFixture<NatsFixture
     }
 
     [Fact]
+    public async Task Every_envelope_of_one_attempt_meets_the_same_entry_and_finds_the_first_transactions_outcome()
+    {
+        // ADR 0024: the Dispatcher publishes an attempt again when its outcome was lost; the new Envelope has another
+        // stream sequence and must not send again.
+        var emailId = $"{Guid.NewGuid():N}/msg_e@example.com";
+        var first = SendGuard.KeyOf(100, emailId, Kannon.Messaging.DispatchHeaders.Create(42, 0));
+        var again = SendGuard.KeyOf(5_000, emailId, Kannon.Messaging.DispatchHeaders.Create(42, 0));
+        again.Should().Be(first);
+        SendGuard.KeyOf(5_000, emailId, Kannon.Messaging.DispatchHeaders.Create(42, 1)).Should().NotBe(first, "the next attempt sends");
+        SendGuard.KeyOf(5_000, emailId).Should().NotBe(first).And.StartWith("5000.", "an Envelope without dispatch headers is keyed by its sequence");
+
+        var claim = await _holder.BeginAsync(first, "sender-1", At, CancellationToken.None);
+        var delivered = Outcomes.Delivered("msg_e@example.com", "r@inbox.example", "example.com", At.AddSeconds(1));
+        (await _holder.RecordAsync(first, delivered, claim.Revision, CancellationToken.None)).Should().BeSameAs(delivered);
+
+        var found = await _other.BeginAsync(again, "sender-2", At.AddMinutes(20), CancellationToken.None);
+
+        found.State.Should().Be(GuardState.Recorded);
+        found.Outcome.Should().Be(delivered, "the second Envelope republishes the first transaction's outcome, timestamp and all");
+    }
+
+    [Fact]
     public async Task A_transaction_recorded_first_is_the_outcome_the_late_declarer_reports()
     {
         var key = SendGuard.KeyOf(8, $"{Guid.NewGuid():N}/msg_b@example.com");

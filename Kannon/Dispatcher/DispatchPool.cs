@@ -179,9 +179,14 @@ internal sealed class DispatchPool(NpgsqlDataSource dataSource)
         ExecuteAsync($"UPDATE sending_pool_emails SET status = '{DeliveryStatus.Scheduled}', claimed_at = NULL WHERE status = '{DeliveryStatus.Dispatching}' AND claimed_at < now() - $1",
             cancellationToken, olderThan);
 
-    /// <summary>Sending with no outcome for a long time (the outcome was lost): dispatched again as a new attempt.</summary>
+    /// <summary>
+    /// Sending with no outcome for a long time (its outcome or its Envelope was lost, ADR 0024): dispatched again as the
+    /// same attempt. The Sender's guard is keyed by Delivery and attempt, so the new Envelope republishes the outcome
+    /// the first transaction recorded, reports it interrupted, or sends only if no transaction ever started; and an
+    /// Envelope still waiting in the stream has the same Nats-Msg-Id, so inside the duplicate window it is not stored twice.
+    /// </summary>
     public Task<int> ReclaimSendingAsync(TimeSpan olderThan, CancellationToken cancellationToken) =>
-        ExecuteAsync($"UPDATE sending_pool_emails SET status = '{DeliveryStatus.Scheduled}', claimed_at = NULL, send_attempts_cnt = send_attempts_cnt + 1 WHERE status = '{DeliveryStatus.Sending}' AND claimed_at < now() - $1",
+        ExecuteAsync($"UPDATE sending_pool_emails SET status = '{DeliveryStatus.Scheduled}', claimed_at = NULL WHERE status = '{DeliveryStatus.Sending}' AND claimed_at < now() - $1",
             cancellationToken, olderThan);
 
     private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, object value)

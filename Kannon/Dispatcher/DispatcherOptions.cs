@@ -34,9 +34,12 @@ internal sealed class DispatcherOptions : IValidatedOptions
     [ConfigurationKeyName("dispatching_timeout")]
     public TimeSpan DispatchingTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>A Delivery sent to the Sender with no outcome after this long is dispatched again.</summary>
+    /// <summary>
+    /// A Delivery sent to the Sender with no outcome after this long is dispatched again as the same attempt (ADR 0024):
+    /// safe at any time (the send guard never sends an attempt twice), so only as long as a healthy Sender may take.
+    /// </summary>
     [ConfigurationKeyName("sending_timeout")]
-    public TimeSpan SendingTimeout { get; set; } = TimeSpan.FromHours(1);
+    public TimeSpan SendingTimeout { get; set; } = TimeSpan.FromMinutes(15);
 
     public IEnumerable<string> Validate()
     {

@@ -1,3 +1,4 @@
+using Kannon.Messaging;
 using System.Security.Cryptography;
 using System.Text;
 using Google.Protobuf;
@@ -37,12 +38,20 @@ internal sealed partial class SendGuard(INatsJSContext jetStream, ILogger<SendGu
 
     private INatsKVStore? _store;
 
-    /// <summary>The key for one stream message: its sequence, plus a hash of the Envelope id so a recreated stream never matches old entries.</summary>
-    public static string KeyOf(ulong streamSequence, string emailId)
+    /// <summary>
+    /// The key for one dispatch of a Delivery: its id and attempt from the dispatch headers (ADR 0024), so every
+    /// Envelope of that attempt (a redelivery, or the Dispatcher publishing the attempt again because its outcome was
+    /// lost) finds the same entry and never sends twice. An Envelope without dispatch headers (an older Dispatcher)
+    /// is keyed by its stream sequence. Both end in a hash of the Envelope id, so a recreated database or stream never
+    /// matches old entries.
+    /// </summary>
+    public static string KeyOf(ulong streamSequence, string emailId, NATS.Client.Core.NatsHeaders? headers = null)
     {
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(emailId), hash);
-        return $"{streamSequence}.{Base64UrlNoPad(hash[..8])}";
+        return DispatchHeaders.TryRead(headers, out var delivery, out var attempt)
+            ? $"d{delivery}.a{attempt}.{Base64UrlNoPad(hash[..8])}"
+            : $"{streamSequence}.{Base64UrlNoPad(hash[..8])}";
     }
 
     /// <summary>Creates the bucket (idempotent), retrying with backoff until NATS answers.</summary>

@@ -199,7 +199,7 @@ internal sealed partial class SenderWorker(
                 return;
             }
 
-            var key = SendGuard.KeyOf(sequence, email.EmailId);
+            var key = SendGuard.KeyOf(sequence, email.EmailId, msg.Headers);
             if (!_sending.TryAdd(key, 0))
             {
                 // Redelivered while this process still works on it: come back when it is done.
