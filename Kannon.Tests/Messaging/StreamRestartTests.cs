@@ -30,11 +30,7 @@ public sealed class StreamRestartTests(ITestOutputHelper output) : IAsyncLifetim
     [NatsProbeFact]
     public async Task Every_outcome_acked_around_a_nats_restart_reaches_both_consumers_of_the_stats_stream()
     {
-        await using (var setup = new NatsConnection(NatsOpts.Default with { Url = _nats.Url }))
-        {
-            await new TopologyProvisioner(new NatsJSContext(setup), Options.Create(new KannonOptions()), NullLogger<TopologyProvisioner>.Instance)
-                .EnsureAsync(CancellationToken.None);
-        }
+        await ProvisionAsync();
 
         await using var connection = new NatsConnection(NatsOpts.Default with { Url = _nats.Url });
         var jetStream = new NatsJSContext(connection);
@@ -46,28 +42,8 @@ public sealed class StreamRestartTests(ITestOutputHelper output) : IAsyncLifetim
         {
             for (var i = 0; i < 500; i++)
             {
-                var id = $"probe-{publisher}-{i}";
-                for (var attempt = 0; ; attempt++)
-                {
-                    try
-                    {
-                        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                        var ack = await jetStream.PublishAsync(Subjects.Stats("delivered"), new byte[] { 1 }, NatsRawSerializer<byte[]>.Default,
-                            new NatsJSPubOpts { MsgId = id }, cancellationToken: timeout.Token);
-                        if (ack.Error is null)
-                        {
-                            acked[id] = 0;
-                            Interlocked.Increment(ref published);
-                            break;
-                        }
-                    }
-                    catch (Exception e) when (e is NatsException or OperationCanceledException or TimeoutException)
-                    {
-                    }
-
-                    attempt.Should().BeLessThan(300, "NATS comes back within a minute");
-                    await Task.Delay(50);
-                }
+                await PublishUntilAckedAsync(jetStream, $"probe-{publisher}-{i}", acked);
+                Interlocked.Increment(ref published);
             }
         }
 
@@ -110,11 +86,7 @@ public sealed class StreamRestartTests(ITestOutputHelper output) : IAsyncLifetim
         // The stats stream is interest-based: once both consumers have acked everything it holds no message. This
         // restarts nats-server at exactly that point, four times, with the consumers working as the Stats worker and
         // the Dispatcher do (fetch, ack), and checks that what is published after each restart still reaches them.
-        await using (var setup = new NatsConnection(NatsOpts.Default with { Url = _nats.Url }))
-        {
-            await new TopologyProvisioner(new NatsJSContext(setup), Options.Create(new KannonOptions()), NullLogger<TopologyProvisioner>.Instance)
-                .EnsureAsync(CancellationToken.None);
-        }
+        await ProvisionAsync();
 
         await using var connection = new NatsConnection(NatsOpts.Default with { Url = _nats.Url });
         var jetStream = new NatsJSContext(connection);
@@ -151,30 +123,6 @@ public sealed class StreamRestartTests(ITestOutputHelper output) : IAsyncLifetim
             }
         }
 
-        async Task PublishAsync(string id)
-        {
-            for (var attempt = 0; ; attempt++)
-            {
-                try
-                {
-                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                    var ack = await jetStream.PublishAsync(Subjects.Stats("delivered"), new byte[] { 1 }, NatsRawSerializer<byte[]>.Default,
-                        new NatsJSPubOpts { MsgId = id }, cancellationToken: timeout.Token);
-                    if (ack.Error is null)
-                    {
-                        acked[id] = 0;
-                        return;
-                    }
-                }
-                catch (Exception e) when (e is NatsException or OperationCanceledException or TimeoutException)
-                {
-                }
-
-                attempt.Should().BeLessThan(300, "NATS comes back within a minute");
-                await Task.Delay(50);
-            }
-        }
-
         var consumers = seen.Keys.Select(ConsumeAsync).ToList();
         for (var phase = 0; phase < 5; phase++)
         {
@@ -182,7 +130,7 @@ public sealed class StreamRestartTests(ITestOutputHelper output) : IAsyncLifetim
             {
                 for (var i = 0; i < 60; i++)
                 {
-                    await PublishAsync($"phase-{phase}-{p}-{i}");
+                    await PublishUntilAckedAsync(jetStream, $"phase-{phase}-{p}-{i}", acked);
                 }
             })));
             var drained = await Eventually.ReturnsAsync(
@@ -198,5 +146,37 @@ public sealed class StreamRestartTests(ITestOutputHelper output) : IAsyncLifetim
 
         await stop.CancelAsync();
         await Task.WhenAll(consumers);
+    }
+
+    private async Task ProvisionAsync()
+    {
+        await using var setup = new NatsConnection(NatsOpts.Default with { Url = _nats.Url });
+        await new TopologyProvisioner(new NatsJSContext(setup), Options.Create(new KannonOptions()), NullLogger<TopologyProvisioner>.Instance)
+            .EnsureAsync(CancellationToken.None);
+    }
+
+    /// <summary>Publishes one outcome under <paramref name="id"/>, as a Sender does: again, same id, until JetStream acks it.</summary>
+    private static async Task PublishUntilAckedAsync(NatsJSContext jetStream, string id, System.Collections.Concurrent.ConcurrentDictionary<string, byte> acked)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                var ack = await jetStream.PublishAsync(Subjects.Stats("delivered"), new byte[] { 1 }, NatsRawSerializer<byte[]>.Default,
+                    new NatsJSPubOpts { MsgId = id }, cancellationToken: timeout.Token);
+                if (ack.Error is null)
+                {
+                    acked[id] = 0;
+                    return;
+                }
+            }
+            catch (Exception e) when (e is NatsException or OperationCanceledException or TimeoutException)
+            {
+            }
+
+            attempt.Should().BeLessThan(300, "NATS comes back within a minute");
+            await Task.Delay(50);
+        }
     }
 }
