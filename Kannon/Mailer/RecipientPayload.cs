@@ -36,34 +36,17 @@ internal sealed class RecipientPayload
     {
         var input = new CodedInputStream(request);
         var recipients = new List<(int, int)>();
-        byte[]? head = null;
-        var headLength = 0;
-        var copiedUpTo = 0;
-        while (true)
+        var head = new List<(int Start, int End)>();   // the other fields' bytes, in order
+        for (var start = 0; input.ReadTag() is var tag && tag != 0; start = (int)input.Position)
         {
-            var start = (int)input.Position;
-            var tag = input.ReadTag();
-            if (tag == 0)
-            {
-                break;
-            }
-
             var contentStart = (int)input.Position;
             input.SkipLastField();
             if (tag != RecipientsTag)
             {
+                head.Add((start, (int)input.Position));
                 continue;
             }
 
-            // A recipient: what came before it since the last one belongs to the head.
-            if (start > copiedUpTo)
-            {
-                head ??= new byte[request.Length];
-                request.AsSpan(copiedUpTo, start - copiedUpTo).CopyTo(head.AsSpan(headLength));
-                headLength += start - copiedUpTo;
-            }
-
-            copiedUpTo = (int)input.Position;
             var length = ReadLengthAt(request, ref contentStart);
             recipients.Add((contentStart, length));
         }
@@ -73,10 +56,15 @@ internal sealed class RecipientPayload
             return (request, Empty);
         }
 
-        head ??= new byte[request.Length - copiedUpTo];
-        request.AsSpan(copiedUpTo).CopyTo(head.AsSpan(headLength));
-        headLength += request.Length - copiedUpTo;
-        return (head.AsSpan(0, headLength).ToArray(), new RecipientPayload(request, recipients));
+        var headBytes = new byte[head.Sum(r => r.End - r.Start)];
+        var written = 0;
+        foreach (var (start, end) in head)
+        {
+            request.AsSpan(start, end - start).CopyTo(headBytes.AsSpan(written));
+            written += end - start;
+        }
+
+        return (headBytes, new RecipientPayload(request, recipients));
     }
 
     /// <summary>Recipients given as objects (a request built in this process): encoded once, read like any other.</summary>
