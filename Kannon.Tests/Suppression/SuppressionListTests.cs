@@ -62,7 +62,7 @@ public sealed class SuppressionListTests(PostgresFixture postgres) : IClassFixtu
         var emails = Enumerable.Range(0, 10_000).Select(i => $"c{i}@Example.org").ToList();
 
         await using var connection = await postgres.DataSource.OpenConnectionAsync();
-        var suppressed = await SuppressionList.SuppressedAmongAsync(connection, domain, emails, CancellationToken.None);
+        var suppressed = await SuppressionList.QueryAmongAsync(connection, domain, emails, CancellationToken.None);
 
         suppressed.Should().Equal("c1@example.org");
     }

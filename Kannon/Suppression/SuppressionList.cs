@@ -76,19 +76,6 @@ internal sealed class SuppressionList(NpgsqlDataSource dataSource)
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Which of <paramref name="emails"/> the Domain suppresses (normalized), in one query: intake of 100k recipients stays one round trip.</summary>
-    public static async Task<HashSet<string>> SuppressedAmongAsync(NpgsqlConnection connection, string domain, IReadOnlyCollection<string> emails, CancellationToken cancellationToken)
-    {
-        if (emails.Count == 0)
-        {
-            return new HashSet<string>(StringComparer.Ordinal);
-        }
-
-        return await ListedUpToAsync(connection, domain, emails.Count, cancellationToken).ConfigureAwait(false) is { } listed
-            ? Among(listed, emails)
-            : await QueryAmongAsync(connection, domain, emails, cancellationToken).ConfigureAwait(false);
-    }
-
     /// <summary>
     /// The Domain's whole list when it holds at most <paramref name="limit"/> addresses (normalized), else null. Most
     /// Domains suppress far fewer addresses than a big Batch names: read the list and compare here, instead of sending
@@ -121,23 +108,6 @@ internal sealed class SuppressionList(NpgsqlDataSource dataSource)
         while (await matches.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             suppressed.Add(matches.GetString(0));
-        }
-
-        return suppressed;
-    }
-
-    private static HashSet<string> Among(HashSet<string> listed, IEnumerable<string> emails)
-    {
-        var suppressed = new HashSet<string>(StringComparer.Ordinal);
-        if (listed.Count > 0)
-        {
-            foreach (var email in emails)
-            {
-                if (Normalize(email) is var key && listed.Contains(key))
-                {
-                    suppressed.Add(key);
-                }
-            }
         }
 
         return suppressed;
