@@ -292,6 +292,46 @@ public sealed class EnvelopeBuilderTests
     }
 
     [Fact]
+    public void The_two_parts_are_the_bytes_mimekit_writes_for_them_and_decode_to_the_text_and_the_html()
+    {
+        // Everything quoted-printable must escape or break: non-ASCII, '=', trailing spaces and tabs, long lines,
+        // a line that looks like a boundary, a leading dot, bare LF and CRLF.
+        var html = "<html><body><p>Grüße, {{ name }} = 1 &lt; 2 \t </p>\n--=-notaboundary\r\n.dot and From here\n"
+            + new string('x', 200) + " " + string.Concat(Enumerable.Repeat("é€😀", 40)) + "</body></html>";
+        var built = Build(Batch(html) with { Dkim = null }, Recipient(tracking: new TrackingPolicy("off", "off")));
+        var raw = built.Body.ToByteArray();
+        var message = Parse(built);
+
+        var body = raw.AsSpan(raw.AsSpan().IndexOf("\r\n\r\n"u8) + 4);
+        var boundary = message.Body!.ContentType.Boundary;
+        var expected = new MultipartAlternative
+        {
+            new TextPart("plain") { ContentTransferEncoding = ContentEncoding.QuotedPrintable },
+            new TextPart("html") { ContentTransferEncoding = ContentEncoding.QuotedPrintable },
+        };
+        ((TextPart)expected[0]).SetText(Encoding.UTF8, message.TextBody!);
+        ((TextPart)expected[1]).SetText(Encoding.UTF8, message.HtmlBody!);
+        expected.Boundary = boundary!;
+        var written = new MemoryStream();
+        expected.WriteTo(new FormatOptions { NewLineFormat = NewLineFormat.Dos }, written, contentOnly: true);
+
+        Encoding.ASCII.GetString(body).Should().Be(Encoding.ASCII.GetString(written.ToArray()));
+        // Line ends are text's own: quoted-printable carries them as line breaks, whichever they were.
+        message.HtmlBody!.ReplaceLineEndings("\n").Should().Be(html.Replace("{{ name }}", "Ann", StringComparison.Ordinal).ReplaceLineEndings("\n"));
+        message.TextBody.Should().Contain("Grüße, Ann = 1 < 2").And.Contain("é€😀é€😀");
+        Encoding.ASCII.GetString(body).Split("\r\n").Should().OnlyContain(line => line.Length <= 78, "lines stay within RFC 5322's 78 characters");
+    }
+
+    [Fact]
+    public void Every_message_gets_its_own_boundary()
+    {
+        var first = Parse(Build(Batch(), Recipient())).Body!.ContentType.Boundary;
+        var second = Parse(Build(Batch(), Recipient())).Body!.ContentType.Boundary;
+
+        first.Should().StartWith("=-").And.NotBe(second);
+    }
+
+    [Fact]
     public void Attachments_arrive_byte_identical_with_a_type_from_their_name()
     {
         var pdf = RandomNumberGenerator.GetBytes(5000);

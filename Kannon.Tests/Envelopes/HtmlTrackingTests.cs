@@ -4,7 +4,7 @@ namespace Kannon.Tests.Envelopes;
 
 public sealed class HtmlTrackingTests
 {
-    private static string Track(string html) => HtmlTracking.RewriteLinks(html, url => $"T[{url}]");
+    private static string Track(string html) => HtmlTracking.RewriteLinks(html, (url, output) => output.Append($"T[{url}]"));
 
     [Theory]
     [InlineData("""<a href="https://example.com/x">x</a>""", """<a href="T[https://example.com/x]">x</a>""")]
@@ -103,7 +103,7 @@ public sealed class HtmlTrackingTests
         const string pixel = "https://track.example/o/token";
         var twoSteps = HtmlTracking.InsertOpenPixel(Track(html), pixel);
 
-        HtmlTracking.RewriteLinks(html, url => $"T[{url}]", pixel).Should().Be(twoSteps);
+        HtmlTracking.RewriteLinks(html, (url, output) => output.Append($"T[{url}]"), pixel).Should().Be(twoSteps);
         HtmlTracking.RewriteLinks(html, null, pixel).Should().Be(HtmlTracking.InsertOpenPixel(HtmlTracking.RewriteLinks(html, null), pixel));
     }
 }

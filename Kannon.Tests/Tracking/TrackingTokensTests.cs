@@ -30,6 +30,21 @@ public sealed class TrackingTokensTests
     }
 
     [Fact]
+    public void A_link_token_appended_to_a_builder_is_the_token_created_as_a_string()
+    {
+        var tokens = Tokens(_key);
+        var url = "https://example.com/" + new string('a', 3000); // past the stack buffer too
+
+        foreach (var link in new[] { "https://example.com/a?b=1", url })
+        {
+            var output = new StringBuilder("before/");
+            tokens.AppendLink(output, "msg_1@example.com", "ann@example.org", link);
+
+            output.ToString().Should().Be("before/" + tokens.CreateLink("msg_1@example.com", "ann@example.org", link));
+        }
+    }
+
+    [Fact]
     public async Task A_link_token_round_trips_with_its_url()
     {
         var tokens = Tokens(_key);

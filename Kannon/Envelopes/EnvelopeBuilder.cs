@@ -50,10 +50,16 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
 
             var returnPath = returnPaths.ReturnPath(email, batch.BatchId);
             var unsubscribe = ListUnsubscribe(batch, recipient, returnPath);
-            var message = Message(batch, recipient, emailId, OneLine(subject), buildTime, text, html, unsubscribe, out var international);
-            var body = new MemoryStream((html.Length * 11 / 10) + text.Length + 2048);
-            message.WriteTo(international ? International : Ascii, body);
-            var written = body.GetBuffer().AsMemory(0, (int)body.Length);
+            // Without attachments MimeKit writes only the header block; the two parts are written straight after it.
+            var boundary = batch.Attachments.Count == 0 ? AlternativeBody.NewBoundary() : null;
+            var message = Message(batch, recipient, emailId, OneLine(subject), buildTime, text, html, unsubscribe, boundary, out var international);
+            using var buffer = new MessageBuffer(((html.Length + text.Length) * 11 / 10) + 4096);
+            message.WriteTo(international ? International : Ascii, buffer, headersOnly: boundary is not null);
+            if (boundary is not null)
+            {
+                AlternativeBody.Write(buffer, boundary, text, html);
+            }
+
             return new EmailToSend
             {
                 EmailId = emailId,
@@ -61,8 +67,8 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
                 To = email,
                 ReturnPath = returnPath,
                 Body = UnsafeByteOperations.UnsafeWrap(batch.Dkim is { } material
-                    ? dkim.For(material).Sign(written.Span, Signable, buildTime)
-                    : written),
+                    ? dkim.For(material).Sign(buffer.WrittenSpan, Signable, buildTime)
+                    : buffer.WrittenSpan.ToArray()),
             };
         }
         catch (Exception e) when (e is TemplateException or ParseException or FormatException or ArgumentException)
@@ -105,8 +111,8 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
     {
         var trackerBase = TrackerBase(batch);
         var links = Tracks(recipient.Tracking.Links)
-            ? url => $"{trackerBase}/c/{tokens.CreateLink(batch.BatchId, recipient.Email, url)}"
-            : (Func<string, string>?)null;
+            ? (url, output) => tokens.AppendLink(output.Append(trackerBase).Append("/c/"), batch.BatchId, recipient.Email, url)
+            : (Action<string, StringBuilder>?)null;
 
         // Strips data-no-track even when links are not tracked: it is an instruction to us, not to readers.
         var pixel = Tracks(recipient.Tracking.Opens) ? $"{trackerBase}/o/{tokens.CreateOpen(batch.BatchId, recipient.Email)}" : null;
@@ -122,7 +128,7 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
 
     private static MimeMessage Message(
         EnvelopeBatch batch, EnvelopeRecipient recipient, string emailId, string subject, DateTimeOffset buildTime,
-        string text, string html, string? listUnsubscribe, out bool international)
+        string text, string html, string? listUnsubscribe, string? boundary, out bool international)
     {
         international = !System.Text.Ascii.IsValid(recipient.Email) || !System.Text.Ascii.IsValid(batch.SenderEmail);
 
@@ -153,7 +159,15 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
             message.Headers.Add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
         }
 
-        message.Body = Body(batch, text, html);
+        if (boundary is null)
+        {
+            message.Body = Body(batch, text, html);
+        }
+        else
+        {
+            message.Headers.Add(HeaderId.ContentType, AlternativeBody.ContentType(boundary));
+        }
+
         return message;
     }
 
@@ -167,6 +181,7 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
         }
     }
 
+    /// <summary>The MIME tree of a Batch with attachments: <c>multipart/mixed</c> of the alternative and the files.</summary>
     private static MimeEntity Body(EnvelopeBatch batch, string text, string html)
     {
         var plain = new TextPart("plain") { ContentTransferEncoding = ContentEncoding.QuotedPrintable };
@@ -174,11 +189,6 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
         var rich = new TextPart("html") { ContentTransferEncoding = ContentEncoding.QuotedPrintable };
         rich.SetText(Encoding.UTF8, html);
         var alternative = new MultipartAlternative { plain, rich };
-        if (batch.Attachments.Count == 0)
-        {
-            return alternative;
-        }
-
         var mixed = new Multipart("mixed") { alternative };
         foreach (var attachment in batch.Attachments)
         {

@@ -55,27 +55,29 @@ internal static partial class HtmlToText
                     text.Space();
                     break;
                 case "a" when !closing:
-                    linkUrl = LinkUrl(attributes.ToString());
+                    linkUrl = LinkUrl(attributes);
                     linkStart = text.Length;
                     break;
                 case "a" when linkUrl is not null:
-                    var label = text.Since(linkStart).Trim();
-                    if (label.Length == 0)
+                    var label = text.Label(linkStart, linkUrl);
+                    if (label == LinkLabel.Empty)
                     {
                         text.Raw(linkUrl);
                     }
-                    else if (!string.Equals(label, linkUrl, StringComparison.OrdinalIgnoreCase))
+                    else if (label == LinkLabel.Other)
                     {
                         text.Space();
-                        text.Raw($"({linkUrl})");
+                        text.Raw("(");
+                        text.Raw(linkUrl);
+                        text.Raw(")");
                     }
 
                     linkUrl = null;
                     break;
                 case "img" when !closing:
-                    if (Alt().Match(attributes.ToString()) is { Success: true } alt)
+                    if (TryAttributeValue(Alt(), attributes, out var alt))
                     {
-                        text.Text(WebUtility.HtmlDecode(alt.Groups["value"].Value));
+                        text.Text(WebUtility.HtmlDecode(alt.ToString()));
                     }
 
                     break;
@@ -113,21 +115,49 @@ internal static partial class HtmlToText
         name.Equals("script", StringComparison.OrdinalIgnoreCase) || name.Equals("style", StringComparison.OrdinalIgnoreCase)
         || name.Equals("head", StringComparison.OrdinalIgnoreCase) || name.Equals("title", StringComparison.OrdinalIgnoreCase);
 
-    private static string? LinkUrl(string attributes)
+    private static string? LinkUrl(ReadOnlySpan<char> attributes)
     {
-        var href = Href().Match(attributes);
-        if (!href.Success)
+        if (!TryAttributeValue(Href(), attributes, out var href))
         {
             return null;
         }
 
-        var url = WebUtility.HtmlDecode(href.Groups["value"].Value).Trim();
+        var url = WebUtility.HtmlDecode(href.Trim().ToString());
         if (url.StartsWith("mailto:", StringComparison.OrdinalIgnoreCase))
         {
             url = url["mailto:".Length..];
         }
 
         return HtmlTracking.IsTrackable(url) || url.Contains('@', StringComparison.Ordinal) ? url : null;
+    }
+
+    /// <summary>
+    /// The value of the first attribute <paramref name="attribute"/> matches (<c>name\s*=\s*value</c>, quoted or not),
+    /// without its quotes; false when none does.
+    /// </summary>
+    private static bool TryAttributeValue(Regex attribute, ReadOnlySpan<char> attributes, out ReadOnlySpan<char> value)
+    {
+        foreach (var match in attribute.EnumerateMatches(attributes))
+        {
+            value = attributes.Slice(match.Index, match.Length);
+            value = value[(value.IndexOf('=') + 1)..].TrimStart();
+            if (value is ['"' or '\'', ..])
+            {
+                value = value[1..^1];
+            }
+
+            return true;
+        }
+
+        value = [];
+        return false;
+    }
+
+    private enum LinkLabel
+    {
+        Empty,
+        TheUrl,
+        Other,
     }
 
     // No backreference for the element name: a case-insensitive one makes the generator fall back to the interpreter.
@@ -151,13 +181,30 @@ internal static partial class HtmlToText
         // What HTML collapses, plus the no-break space, which a text reader would not miss.
         private static readonly SearchValues<char> Whitespace = SearchValues.Create(" \t\n\r\f\u00A0");
 
-        private readonly StringBuilder _text = new(capacity);
+        private readonly StringBuilder _text = ScratchText.Acquire(capacity);
         private int _pendingBreaks;
         private bool _pendingSpace;
 
         public int Length => _text.Length;
 
-        public string Since(int start) => _text.ToString(start, _text.Length - start);
+        /// <summary>What the text written since <paramref name="start"/> (a link's label), trimmed, says of <paramref name="url"/>.</summary>
+        public LinkLabel Label(int start, string url)
+        {
+            var length = _text.Length - start;
+            char[]? rented = null;
+            var label = length <= 256 ? stackalloc char[length] : (rented = ArrayPool<char>.Shared.Rent(length)).AsSpan(0, length);
+            _text.CopyTo(start, label, length);
+            var trimmed = ((ReadOnlySpan<char>)label).Trim();
+            var result = trimmed.IsEmpty ? LinkLabel.Empty
+                : trimmed.Equals(url, StringComparison.OrdinalIgnoreCase) ? LinkLabel.TheUrl
+                : LinkLabel.Other;
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
+
+            return result;
+        }
 
         public void LineBreak() => _pendingBreaks = Math.Max(_pendingBreaks, 1);
 
@@ -193,13 +240,14 @@ internal static partial class HtmlToText
         }
 
         /// <summary>Text written as is, after any pending break.</summary>
-        public void Raw(string value)
+        public void Raw(ReadOnlySpan<char> value)
         {
             Flush();
             _text.Append(value);
         }
 
-        public override string ToString() => _text.ToString();
+        /// <summary>The text; the writer's builder goes back to <see cref="ScratchText"/>, so call it once, last.</summary>
+        public override string ToString() => ScratchText.Release(_text);
 
         private void Flush()
         {

@@ -14,13 +14,13 @@ internal static partial class HtmlTracking
     private const string NoTrack = "data-no-track";
 
     /// <summary>
-    /// Replaces the href of every tracked <c>&lt;a&gt;</c> with <paramref name="trackedUrl"/>(its URL, entities
-    /// decoded), and strips <c>data-no-track</c> from every <c>&lt;a&gt;</c>. A null <paramref name="trackedUrl"/>
+    /// Replaces the href of every tracked <c>&lt;a&gt;</c> with what <paramref name="trackedUrl"/> appends for its URL
+    /// (entities decoded), and strips <c>data-no-track</c> from every <c>&lt;a&gt;</c>. A null <paramref name="trackedUrl"/>
     /// only strips. Untouched: mailto:, tel:, sms:, #anchors, relative and empty hrefs, every other tag and attribute.
     /// With <paramref name="pixelUrl"/>, also inserts the open pixel as <see cref="InsertOpenPixel"/> does, in the
     /// same pass (one copy of the body, not two).
     /// </summary>
-    public static string RewriteLinks(string html, Func<string, string>? trackedUrl, string? pixelUrl = null)
+    public static string RewriteLinks(string html, Action<string, StringBuilder>? trackedUrl, string? pixelUrl = null)
     {
         if (trackedUrl is null && html.IndexOf(NoTrack, StringComparison.OrdinalIgnoreCase) < 0)
         {
@@ -37,7 +37,7 @@ internal static partial class HtmlTracking
         var copied = 0;
         foreach (var tag in AnchorTag().EnumerateMatches(html))
         {
-            output ??= new StringBuilder(html.Length + 2048);
+            output ??= ScratchText.Acquire(html.Length + 4096);
             var mark = output.Length; // where this tag's preceding text starts in the output
             if (!RewriteTag(html.AsSpan(tag.Index, tag.Length), trackedUrl, output, html, copied, tag.Index))
             {
@@ -56,6 +56,11 @@ internal static partial class HtmlTracking
         if (output is null || copied == 0)
         {
             // No tag changed: the body as it came, not a copy of it.
+            if (output is not null)
+            {
+                ScratchText.Return(output);
+            }
+
             return pixelUrl is null ? html : InsertOpenPixel(html, pixelUrl);
         }
 
@@ -67,10 +72,10 @@ internal static partial class HtmlTracking
         output.Append(html, copied, html.Length - copied);
         if (pixelUrl is null)
         {
-            return output.ToString();
+            return ScratchText.Release(output);
         }
 
-        return pixelInside ? InsertOpenPixel(output.ToString(), pixelUrl) : output.Insert(pixelAt, Pixel(pixelUrl)).ToString();
+        return pixelInside ? InsertOpenPixel(ScratchText.Release(output), pixelUrl) : ScratchText.Release(output, pixelAt, Pixel(pixelUrl));
     }
 
     /// <summary>
@@ -93,7 +98,7 @@ internal static partial class HtmlTracking
     /// Appends the text since <paramref name="copied"/> and then the rewritten tag to <paramref name="output"/>; false,
     /// having appended nothing, when the tag stays as it is.
     /// </summary>
-    private static bool RewriteTag(ReadOnlySpan<char> tag, Func<string, string>? trackedUrl, StringBuilder output, string html, int copied, int tagIndex)
+    private static bool RewriteTag(ReadOnlySpan<char> tag, Action<string, StringBuilder>? trackedUrl, StringBuilder output, string html, int copied, int tagIndex)
     {
         var noTrack = false;
         var hrefStart = -1;
@@ -142,7 +147,7 @@ internal static partial class HtmlTracking
             output.Append('"');
         }
 
-        output.Append(trackedUrl(url));
+        trackedUrl(url, output);
         if (!quoted)
         {
             output.Append('"');

@@ -12,7 +12,16 @@ internal sealed class ProtobufSerializer<T> : INatsSerializer<T>
 
     private static readonly MessageParser<T> Parser = new(() => new T());
 
-    public void Serialize(IBufferWriter<byte> bufferWriter, T value) => value.WriteTo(bufferWriter);
+    /// <summary>
+    /// Asks the writer for the message's whole size first: written span by span, an Envelope made NATS's pooled
+    /// writer grow (and rent) its buffer several times per publish.
+    /// </summary>
+    public void Serialize(IBufferWriter<byte> bufferWriter, T value)
+    {
+        var size = value.CalculateSize();
+        value.WriteTo(bufferWriter.GetSpan(size)[..size]);
+        bufferWriter.Advance(size);
+    }
 
     /// <summary>Throws <see cref="InvalidProtocolBufferException"/> for bytes that are not a <typeparamref name="T"/>; consumers Term those.</summary>
     public T? Deserialize(in ReadOnlySequence<byte> buffer) => Parser.ParseFrom(buffer);

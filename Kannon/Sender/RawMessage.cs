@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using MimeKit;
 
 namespace Kannon.Sender;
@@ -30,7 +31,7 @@ internal static class RawMessage
         HeaderList headers;
         try
         {
-            headers = HeaderList.Load(new MemoryStream(bytes[..(split + 2)].ToArray(), writable: false));
+            headers = HeaderList.Load(Stream(bytes[..(split + 2)]));
         }
         catch (ParseException e)
         {
@@ -55,6 +56,15 @@ internal static class RawMessage
         return message;
     }
 
+    private static MemoryStream Stream(ReadOnlyMemory<byte> bytes) =>
+        MemoryMarshal.TryGetArray(bytes, out var array)
+            ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false)
+            : new MemoryStream(bytes.ToArray(), writable: false);
+
+    /// <summary>
+    /// Writes the bytes in pieces: MailKit's DATA filter sizes its output buffer (new for every message) to the largest
+    /// write it is given, so one write of the whole message costs a buffer of about twice its size.
+    /// </summary>
     private sealed class RawEntity(ReadOnlyMemory<byte> bytes) : MimeEntity(new ContentType("application", "octet-stream"))
     {
         public override void Accept(MimeVisitor visitor)
@@ -65,10 +75,22 @@ internal static class RawMessage
         {
         }
 
-        public override void WriteTo(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default) =>
-            stream.Write(bytes.Span);
+        private const int Piece = 4096;
 
-        public override Task WriteToAsync(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default) =>
-            stream.WriteAsync(bytes, cancellationToken).AsTask();
+        public override void WriteTo(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default)
+        {
+            for (var at = 0; at < bytes.Length; at += Piece)
+            {
+                stream.Write(bytes.Span.Slice(at, Math.Min(Piece, bytes.Length - at)));
+            }
+        }
+
+        public override async Task WriteToAsync(FormatOptions options, Stream stream, bool contentOnly, CancellationToken cancellationToken = default)
+        {
+            for (var at = 0; at < bytes.Length; at += Piece)
+            {
+                await stream.WriteAsync(bytes.Slice(at, Math.Min(Piece, bytes.Length - at)), cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 }

@@ -45,6 +45,9 @@ internal sealed class TrackingTokens(TrackingKeyRing keys, TimeProvider time)
 
     public string CreateLink(string batchId, string email, string url) => Create(TrackingAudience.Link, batchId, email, url);
 
+    /// <summary>The link token <see cref="CreateLink"/> makes, appended to <paramref name="output"/> without a string of its own.</summary>
+    public void AppendLink(StringBuilder output, string batchId, string email, string url) => Create(TrackingAudience.Link, batchId, email, url, output);
+
     public string CreateUnsubscribe(string batchId, string email) => Create(TrackingAudience.Unsubscribe, batchId, email, null);
 
     /// <summary>
@@ -105,7 +108,10 @@ internal sealed class TrackingTokens(TrackingKeyRing keys, TimeProvider time)
         _ => null,
     };
 
-    private string Create(string audience, string batchId, string email, string? url)
+    private string Create(string audience, string batchId, string email, string? url) => Create(audience, batchId, email, url, null)!;
+
+    /// <summary>The token, appended to <paramref name="output"/> when there is one (and null returned), else returned.</summary>
+    private string? Create(string audience, string batchId, string email, string? url, StringBuilder? output)
     {
         var key = keys.SigningKey;
         var expires = (time.GetUtcNow() + keys.TokenLifetime).ToUnixTimeSeconds();
@@ -143,7 +149,16 @@ internal sealed class TrackingTokens(TrackingKeyRing keys, TimeProvider time)
             Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
             HMACSHA256.HashData(key.Secret, body[..at], mac);
             mac[..MacLength].CopyTo(body[at..]);
-            return Base64Url.EncodeToString(body);
+            if (output is null)
+            {
+                return Base64Url.EncodeToString(body);
+            }
+
+            var charCount = Base64Url.GetEncodedLength(body.Length);
+            var chars = charCount > 2048 ? new char[charCount] : stackalloc char[charCount];
+            Base64Url.EncodeToChars(body, chars);
+            output.Append(chars);
+            return null;
         }
         finally
         {

@@ -64,7 +64,7 @@ if (args.Contains("--steps"))
     var unsignedBody = builder.Build(batch with { Dkim = null }, Recipient(1), DateTimeOffset.UtcNow).Body.ToByteArray();
     Step("render html", i => renderer.RenderHtml(batch.TemplateId, batch.Html, $"user{i}@example.org", Recipient(i).Fields));
     Step("html to text", _ => HtmlToText.Convert(rendered));
-    Step("rewrite links", i => HtmlTracking.RewriteLinks(rendered, url => $"https://t.example.com/c/{tokens.CreateLink(batch.BatchId, $"user{i}@example.org", url)}"));
+    Step("rewrite links", i => HtmlTracking.RewriteLinks(rendered, (url, output) => tokens.AppendLink(output.Append("https://t.example.com/c/"), batch.BatchId, $"user{i}@example.org", url)));
     Step("dkim sign", _ => signer.Sign(unsignedBody, ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"], DateTimeOffset.UtcNow));
     Step("whole build, unsigned", i => builder.Build(batch with { Dkim = null }, Recipient(i), DateTimeOffset.UtcNow));
     return;
