@@ -26,7 +26,7 @@ internal static class AlternativeBody
         return "=-" + Convert.ToBase64String(random);
     }
 
-    public static void Write(IBufferWriter<byte> output, string boundary, string text, string html)
+    public static void Write(IBufferWriter<byte> output, string boundary, StringBuilder text, StringBuilder html)
     {
         var delimiter = Encoding.ASCII.GetBytes("--" + boundary);
         output.Write(delimiter);
@@ -45,14 +45,16 @@ internal static class AlternativeBody
     /// <paramref name="value"/> as UTF-8, quoted-printable with CRLF line ends. MimeKit's encoder ends lines with LF
     /// (its writer's filter turns them into CRLF): every LF it writes is a line end, and it writes no bare CR.
     /// </summary>
-    private static void QuotedPrintable(IBufferWriter<byte> output, string value)
+    private static void QuotedPrintable(IBufferWriter<byte> output, StringBuilder value)
     {
+        var chars = ArrayPool<char>.Shared.Rent(value.Length);
         var utf8 = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(value.Length));
         var encoder = new QuotedPrintableEncoder();
         var encoded = ArrayPool<byte>.Shared.Rent(encoder.EstimateOutputLength(utf8.Length));
         try
         {
-            var length = Encoding.UTF8.GetBytes(value, utf8);
+            value.CopyTo(0, chars, value.Length);
+            var length = Encoding.UTF8.GetBytes(chars.AsSpan(0, value.Length), utf8);
             var written = encoder.Flush(utf8, 0, length, encoded);
             var lines = encoded.AsSpan(0, written);
             var target = output.GetSpan(lines.Length + lines.Count((byte)'\n'));
@@ -73,6 +75,7 @@ internal static class AlternativeBody
         {
             ArrayPool<byte>.Shared.Return(encoded);
             ArrayPool<byte>.Shared.Return(utf8);
+            ArrayPool<char>.Shared.Return(chars);
         }
     }
 }

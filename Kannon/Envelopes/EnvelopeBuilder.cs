@@ -42,34 +42,46 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
         try
         {
             var subject = templates.RenderSubject(batch.BatchId, batch.Subject, email, recipient.Fields);
-            var html = templates.RenderHtml(batch.TemplateId, batch.Html, email, recipient.Fields);
+            var rendered = templates.RenderHtml(batch.TemplateId, batch.Html, email, recipient.Fields);
 
-            // From the rendered HTML before tracking: the text part shows where links really go.
-            var text = HtmlToText.Convert(html);
-            html = Track(batch, recipient, html);
-
-            var returnPath = returnPaths.ReturnPath(email, batch.BatchId);
-            var unsubscribe = ListUnsubscribe(batch, recipient, returnPath);
-            // Without attachments MimeKit writes only the header block; the two parts are written straight after it.
-            var boundary = batch.Attachments.Count == 0 ? AlternativeBody.NewBoundary() : null;
-            var message = Message(batch, recipient, emailId, OneLine(subject), buildTime, text, html, unsubscribe, boundary, out var international);
-            using var buffer = new MessageBuffer(((html.Length + text.Length) * 11 / 10) + 4096);
-            message.WriteTo(international ? International : Ascii, buffer, headersOnly: boundary is not null);
-            if (boundary is not null)
+            // Both parts are written into builders the thread keeps, and encoded from there (no string of either).
+            var text = ScratchText.Acquire(rendered.Length / 2);
+            var html = ScratchText.Acquire(rendered.Length + 4096);
+            try
             {
-                AlternativeBody.Write(buffer, boundary, text, html);
+                // From the rendered HTML before tracking: the text part shows where links really go.
+                HtmlToText.Convert(rendered, text);
+                Track(batch, recipient, rendered, html);
+
+                var returnPath = returnPaths.ReturnPath(email, batch.BatchId);
+                var unsubscribe = ListUnsubscribe(batch, recipient, returnPath);
+
+                // Without attachments MimeKit writes only the header block; the two parts are written straight after it.
+                var boundary = batch.Attachments.Count == 0 ? AlternativeBody.NewBoundary() : null;
+                var message = Message(batch, recipient, emailId, OneLine(subject), buildTime, text, html, unsubscribe, boundary, out var international);
+                using var buffer = new MessageBuffer(((html.Length + text.Length) * 11 / 10) + 4096);
+                message.WriteTo(international ? International : Ascii, buffer, headersOnly: boundary is not null);
+                if (boundary is not null)
+                {
+                    AlternativeBody.Write(buffer, boundary, text, html);
+                }
+
+                return new EmailToSend
+                {
+                    EmailId = emailId,
+                    From = batch.SenderEmail,
+                    To = email,
+                    ReturnPath = returnPath,
+                    Body = UnsafeByteOperations.UnsafeWrap(batch.Dkim is { } material
+                        ? dkim.For(material).Sign(buffer.WrittenSpan, Signable, buildTime)
+                        : buffer.WrittenSpan.ToArray()),
+                };
             }
-
-            return new EmailToSend
+            finally
             {
-                EmailId = emailId,
-                From = batch.SenderEmail,
-                To = email,
-                ReturnPath = returnPath,
-                Body = UnsafeByteOperations.UnsafeWrap(batch.Dkim is { } material
-                    ? dkim.For(material).Sign(buffer.WrittenSpan, Signable, buildTime)
-                    : buffer.WrittenSpan.ToArray()),
-            };
+                ScratchText.Return(html);
+                ScratchText.Return(text);
+            }
         }
         catch (Exception e) when (e is TemplateException or ParseException or FormatException or ArgumentException)
         {
@@ -107,7 +119,7 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
 
     private string TrackerBase(EnvelopeBatch batch) => _trackerBase ?? $"https://stats.{batch.Domain}";
 
-    private string Track(EnvelopeBatch batch, EnvelopeRecipient recipient, string html)
+    private void Track(EnvelopeBatch batch, EnvelopeRecipient recipient, string html, StringBuilder output)
     {
         var trackerBase = TrackerBase(batch);
         var links = Tracks(recipient.Tracking.Links)
@@ -116,7 +128,7 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
 
         // Strips data-no-track even when links are not tracked: it is an instruction to us, not to readers.
         var pixel = Tracks(recipient.Tracking.Opens) ? $"{trackerBase}/o/{tokens.CreateOpen(batch.BatchId, recipient.Email)}" : null;
-        return HtmlTracking.RewriteLinks(html, links, pixel);
+        HtmlTracking.RewriteLinks(html, links, pixel, output);
     }
 
     /// <summary>
@@ -128,7 +140,7 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
 
     private static MimeMessage Message(
         EnvelopeBatch batch, EnvelopeRecipient recipient, string emailId, string subject, DateTimeOffset buildTime,
-        string text, string html, string? listUnsubscribe, string? boundary, out bool international)
+        StringBuilder text, StringBuilder html, string? listUnsubscribe, string? boundary, out bool international)
     {
         international = !System.Text.Ascii.IsValid(recipient.Email) || !System.Text.Ascii.IsValid(batch.SenderEmail);
 
@@ -161,7 +173,7 @@ internal sealed class EnvelopeBuilder(TemplateRenderer templates, TrackingTokens
 
         if (boundary is null)
         {
-            message.Body = Body(batch, text, html);
+            message.Body = Body(batch, text.ToString(), html.ToString());
         }
         else
         {

@@ -14,7 +14,15 @@ internal static partial class HtmlToText
 {
     public static string Convert(string html)
     {
-        var text = new Writer(html.Length / 2);
+        var output = ScratchText.Acquire(html.Length / 2);
+        Convert(html, output);
+        return ScratchText.Release(output);
+    }
+
+    /// <summary><see cref="Convert(string)"/>, appended to <paramref name="output"/> (expected empty: whitespace is collapsed against what it holds).</summary>
+    public static void Convert(string html, StringBuilder output)
+    {
+        var text = new Writer(output);
         var position = 0;
         string? linkUrl = null;
         var linkStart = 0;
@@ -85,7 +93,6 @@ internal static partial class HtmlToText
         }
 
         text.Text(html.AsSpan(position));
-        return text.ToString();
     }
 
     /// <summary>The longest element name that changes the text ("blockquote").</summary>
@@ -176,12 +183,12 @@ internal static partial class HtmlToText
     private static partial Regex Alt();
 
     /// <summary>Builds the text: collapses whitespace, and holds breaks until text follows them.</summary>
-    private sealed class Writer(int capacity)
+    private sealed class Writer(StringBuilder text)
     {
         // What HTML collapses, plus the no-break space, which a text reader would not miss.
         private static readonly SearchValues<char> Whitespace = SearchValues.Create(" \t\n\r\f\u00A0");
 
-        private readonly StringBuilder _text = ScratchText.Acquire(capacity);
+        private readonly StringBuilder _text = text;
         private int _pendingBreaks;
         private bool _pendingSpace;
 
@@ -245,9 +252,6 @@ internal static partial class HtmlToText
             Flush();
             _text.Append(value);
         }
-
-        /// <summary>The text; the writer's builder goes back to <see cref="ScratchText"/>, so call it once, last.</summary>
-        public override string ToString() => ScratchText.Release(_text);
 
         private void Flush()
         {

@@ -22,60 +22,69 @@ internal static partial class HtmlTracking
     /// </summary>
     public static string RewriteLinks(string html, Action<string, StringBuilder>? trackedUrl, string? pixelUrl = null)
     {
-        if (trackedUrl is null && html.IndexOf(NoTrack, StringComparison.OrdinalIgnoreCase) < 0)
-        {
-            return pixelUrl is null ? html : InsertOpenPixel(html, pixelUrl);
-        }
+        var output = ScratchText.Acquire(html.Length + 4096);
+        RewriteLinks(html, trackedUrl, pixelUrl, output);
+        return ScratchText.Release(output);
+    }
 
-        // Where the pixel goes in the original, and so in the output: the text around it is copied unchanged. Unless
-        // that spot is inside a tag being rewritten (a "</body>" in an attribute value): the two-step path then
-        // handles it as it always did.
-        var bodyEnd = pixelUrl is null ? -1 : BodyEnd().Match(html) is { Success: true } end ? end.Index : html.Length;
-        var pixelAt = -1;
-        var pixelInside = false;
-        StringBuilder? output = null;
+    /// <summary><see cref="RewriteLinks(string, Action{string, StringBuilder}?, string?)"/>, appended to <paramref name="output"/>.</summary>
+    public static void RewriteLinks(string html, Action<string, StringBuilder>? trackedUrl, string? pixelUrl, StringBuilder output)
+    {
+        // Where the pixel goes in the original: the text around it is copied unchanged, so it is written while that
+        // text is copied. Unless the spot is inside a tag being rewritten (a "</body>" in an attribute value): the
+        // two-step path then handles it as it always did.
+        var pixel = new PixelSpot(pixelUrl is null ? -1 : BodyEnd().Match(html) is { Success: true } end ? end.Index : html.Length, pixelUrl);
+        var start = output.Length;
         var copied = 0;
-        foreach (var tag in AnchorTag().EnumerateMatches(html))
+        var pixelInside = false;
+        if (trackedUrl is not null || html.Contains(NoTrack, StringComparison.OrdinalIgnoreCase))
         {
-            output ??= ScratchText.Acquire(html.Length + 4096);
-            var mark = output.Length; // where this tag's preceding text starts in the output
-            if (!RewriteTag(html.AsSpan(tag.Index, tag.Length), trackedUrl, output, html, copied, tag.Index))
+            foreach (var tag in AnchorTag().EnumerateMatches(html))
             {
-                continue;
+                var source = html.AsSpan(tag.Index, tag.Length);
+                var change = Examine(source, trackedUrl is not null, out var hrefStart, out var hrefLength, out var url);
+                if (change == TagChange.None)
+                {
+                    continue;
+                }
+
+                pixel.Copy(html, copied, tag.Index, output);
+                if (change == TagChange.StripNoTrack)
+                {
+                    // Rare (a sender's opt-out): the tag as a string is fine here.
+                    output.Append(StripNoTrack(source.ToString()));
+                }
+                else
+                {
+                    // An unquoted href gets quotes: the token URL is safe in any, but quoting keeps the tag obvious.
+                    var quoted = source[hrefStart - 1] is '"' or '\'';
+                    output.Append(source[..hrefStart]);
+                    if (!quoted)
+                    {
+                        output.Append('"');
+                    }
+
+                    trackedUrl!(url!, output);
+                    if (!quoted)
+                    {
+                        output.Append('"');
+                    }
+
+                    output.Append(source[(hrefStart + hrefLength)..]);
+                }
+
+                pixelInside |= pixel.At > tag.Index && pixel.At < tag.Index + tag.Length;
+                copied = tag.Index + tag.Length;
             }
-
-            if (bodyEnd >= copied && bodyEnd <= tag.Index)
-            {
-                pixelAt = mark + (bodyEnd - copied);
-            }
-
-            pixelInside |= bodyEnd > tag.Index && bodyEnd < tag.Index + tag.Length;
-            copied = tag.Index + tag.Length;
         }
 
-        if (output is null || copied == 0)
+        pixel.Copy(html, copied, html.Length, output);
+        if (pixelInside)
         {
-            // No tag changed: the body as it came, not a copy of it.
-            if (output is not null)
-            {
-                ScratchText.Return(output);
-            }
-
-            return pixelUrl is null ? html : InsertOpenPixel(html, pixelUrl);
+            var written = output.ToString(start, output.Length - start);
+            output.Length = start;
+            output.Append(InsertOpenPixel(written, pixelUrl!));
         }
-
-        if (bodyEnd >= copied)
-        {
-            pixelAt = output.Length + (bodyEnd - copied);
-        }
-
-        output.Append(html, copied, html.Length - copied);
-        if (pixelUrl is null)
-        {
-            return ScratchText.Release(output);
-        }
-
-        return pixelInside ? InsertOpenPixel(ScratchText.Release(output), pixelUrl) : ScratchText.Release(output, pixelAt, Pixel(pixelUrl));
     }
 
     /// <summary>
@@ -95,14 +104,16 @@ internal static partial class HtmlTracking
     private static string Pixel(string pixelUrl) => $"<img src=\"{pixelUrl}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\" />";
 
     /// <summary>
-    /// Appends the text since <paramref name="copied"/> and then the rewritten tag to <paramref name="output"/>; false,
-    /// having appended nothing, when the tag stays as it is.
+    /// What becomes of an <c>&lt;a&gt;</c> tag: nothing, its <c>data-no-track</c> stripped (the href then stays), or its
+    /// href (<paramref name="hrefStart"/>, <paramref name="hrefLength"/> in the tag) replaced by the tracked
+    /// <paramref name="url"/>.
     /// </summary>
-    private static bool RewriteTag(ReadOnlySpan<char> tag, Action<string, StringBuilder>? trackedUrl, StringBuilder output, string html, int copied, int tagIndex)
+    private static TagChange Examine(ReadOnlySpan<char> tag, bool tracking, out int hrefStart, out int hrefLength, out string? url)
     {
         var noTrack = false;
-        var hrefStart = -1;
-        var hrefLength = 0;
+        hrefStart = -1;
+        hrefLength = 0;
+        url = null;
         for (var i = 2; i < tag.Length;)
         {
             if (!ReadAttribute(tag, ref i, out _, out var name, out var valueStart, out var valueLength))
@@ -123,38 +134,16 @@ internal static partial class HtmlTracking
 
         if (noTrack)
         {
-            // Rare (a sender's opt-out): the tag as a string is fine here.
-            output.Append(html, copied, tagIndex - copied).Append(StripNoTrack(tag.ToString()));
-            return true;
+            return TagChange.StripNoTrack;
         }
 
-        if (trackedUrl is null || hrefStart < 0)
+        if (!tracking || hrefStart < 0)
         {
-            return false;
+            return TagChange.None;
         }
 
-        var url = WebUtility.HtmlDecode(tag.Slice(hrefStart, hrefLength).ToString()).Trim();
-        if (!IsTrackable(url))
-        {
-            return false;
-        }
-
-        // An unquoted href gets quotes: the token URL is safe in any, but quoting keeps the tag obvious.
-        var quoted = tag[hrefStart - 1] is '"' or '\'';
-        output.Append(html, copied, tagIndex - copied).Append(tag[..hrefStart]);
-        if (!quoted)
-        {
-            output.Append('"');
-        }
-
-        trackedUrl(url, output);
-        if (!quoted)
-        {
-            output.Append('"');
-        }
-
-        output.Append(tag[(hrefStart + hrefLength)..]);
-        return true;
+        url = WebUtility.HtmlDecode(tag.Slice(hrefStart, hrefLength).ToString()).Trim();
+        return IsTrackable(url) ? TagChange.TrackHref : TagChange.None;
     }
 
     private static string StripNoTrack(string tag)
@@ -256,6 +245,35 @@ internal static partial class HtmlTracking
         }
 
         return true;
+    }
+
+    private enum TagChange
+    {
+        None,
+        StripNoTrack,
+        TrackHref,
+    }
+
+    /// <summary>Copies stretches of the original HTML, writing the open pixel where its spot falls, once.</summary>
+    private struct PixelSpot(int at, string? url)
+    {
+        private bool _written = url is null;
+
+        /// <summary>Where the pixel goes in the original HTML; -1 for no pixel.</summary>
+        public readonly int At => at;
+
+        /// <summary>Appends <c>html[from..to]</c>, with the pixel in it when its spot is in that stretch (either end included).</summary>
+        public void Copy(string html, int from, int to, StringBuilder output)
+        {
+            if (!_written && at >= from && at <= to)
+            {
+                output.Append(html, from, at - from).Append(Pixel(url!)).Append(html, at, to - at);
+                _written = true;
+                return;
+            }
+
+            output.Append(html, from, to - from);
+        }
     }
 
     /// <summary>An <c>&lt;a&gt;</c> start tag, quoted attribute values may contain <c>&gt;</c>.</summary>

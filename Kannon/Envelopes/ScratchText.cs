@@ -3,8 +3,8 @@ using System.Text;
 namespace Kannon.Envelopes;
 
 /// <summary>
-/// One <see cref="StringBuilder"/> kept per thread for the text an Envelope build writes (tracked HTML, the text
-/// part): a build reuses the last one's capacity instead of growing a new builder chunk by chunk.
+/// Two <see cref="StringBuilder"/>s kept per thread for the text an Envelope build writes (the text part and the
+/// tracked HTML): a build reuses the last one's capacity instead of growing new builders chunk by chunk.
 /// </summary>
 internal static class ScratchText
 {
@@ -12,13 +12,25 @@ internal static class ScratchText
     private const int MaxKeptCapacity = 1 << 20;
 
     [ThreadStatic]
-    private static StringBuilder? _kept;
+    private static StringBuilder? _first;
 
-    /// <summary>An empty builder with room for <paramref name="capacity"/> characters; give it back with <see cref="Release"/>.</summary>
+    [ThreadStatic]
+    private static StringBuilder? _second;
+
+    /// <summary>An empty builder with room for <paramref name="capacity"/> characters; give it back with <see cref="Return"/>.</summary>
     public static StringBuilder Acquire(int capacity)
     {
-        var builder = _kept;
-        _kept = null;
+        var builder = _first;
+        if (builder is not null)
+        {
+            _first = null;
+        }
+        else
+        {
+            builder = _second;
+            _second = null;
+        }
+
         if (builder is null)
         {
             return new StringBuilder(capacity);
@@ -37,29 +49,21 @@ internal static class ScratchText
         return text;
     }
 
-    /// <summary>
-    /// The builder's text with <paramref name="insert"/> at <paramref name="index"/>, made in one string: inserting
-    /// into the builder would split its chunk, and the next <see cref="Acquire"/> would copy it whole to merge them.
-    /// </summary>
-    public static string Release(StringBuilder builder, int index, string insert)
-    {
-        var text = string.Create(builder.Length + insert.Length, (builder, index, insert), static (target, state) =>
-        {
-            var (source, at, inserted) = state;
-            source.CopyTo(0, target, at);
-            inserted.CopyTo(target[at..]);
-            source.CopyTo(at, target[(at + inserted.Length)..], source.Length - at);
-        });
-        Return(builder);
-        return text;
-    }
-
     /// <summary>Gives the builder back to the thread without reading it.</summary>
     public static void Return(StringBuilder builder)
     {
-        if (builder.Capacity <= MaxKeptCapacity)
+        if (builder.Capacity > MaxKeptCapacity)
         {
-            _kept = builder;
+            return;
+        }
+
+        if (_first is null)
+        {
+            _first = builder;
+        }
+        else
+        {
+            _second = builder;
         }
     }
 }
