@@ -31,7 +31,7 @@ internal static class RawMessage
         HeaderList headers;
         try
         {
-            headers = HeaderList.Load(Stream(bytes[..(split + 2)]));
+            headers = ParseHeaders(Stream(bytes[..(split + 2)]));
         }
         catch (ParseException e)
         {
@@ -54,6 +54,25 @@ internal static class RawMessage
         }
 
         return message;
+    }
+
+    // One parser per thread, its buffers reused: HeaderList.Load makes a parser (and its buffers) per message.
+    [ThreadStatic]
+    private static MimeParser? _parser;
+
+    private static HeaderList ParseHeaders(Stream block)
+    {
+        var parser = _parser;
+        if (parser is null)
+        {
+            _parser = parser = new MimeParser(block, MimeFormat.Entity);
+        }
+        else
+        {
+            parser.SetStream(block, MimeFormat.Entity);
+        }
+
+        return parser.ParseHeaders();
     }
 
     private static MemoryStream Stream(ReadOnlyMemory<byte> bytes) =>

@@ -61,7 +61,6 @@ internal sealed class KannonInstance : IAsyncDisposable
             ["KANNON_SENDER__HOSTNAME"] = "bench.kannon.local",
             ["KANNON_SENDER__MAX_JOBS"] = "50",
             ["KANNON_TRACKER__BASE_URL"] = "https://track.bench.example",
-            ["DOTNET_gcServer"] = "0",
         };
         var instance = new KannonInstance(workDir, KannonUnderTest.Start(executable, environment, Path.Combine(workDir, "kannon.log")));
         try
