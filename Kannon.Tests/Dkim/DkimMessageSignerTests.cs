@@ -72,6 +72,26 @@ public sealed class DkimMessageSignerTests
     }
 
     [Fact]
+    public void The_bottom_most_instance_of_a_repeated_header_is_signed_and_a_long_domain_folds_the_field()
+    {
+        var domain = "mail." + new string('d', 50) + ".example.com";
+        var selector = "selector-" + new string('s', 40);
+        var signer = DkimMessageSigner.Create(new DkimMaterial(domain, selector, Convert.ToBase64String(Key.ExportRSAPrivateKey())));
+        var text = Headers + "Subject: the second subject\r\n\r\nHi\r\n";
+        var signed = Encoding.ASCII.GetString(signer.Sign(Encoding.ASCII.GetBytes(text), Signed, DateTimeOffset.UtcNow));
+
+        var field = signed.Split("\r\n").TakeWhile(line => !line.StartsWith("From:", StringComparison.Ordinal)).ToList();
+        field.Should().OnlyContain(line => line.Length <= 78 && !line.EndsWith(' '));
+        var verifier = new DkimVerifier(new KeyLocator(domain, selector));
+        var message = Load(Encoding.ASCII.GetBytes(signed));
+        verifier.Verify(message, message.Headers[message.Headers.IndexOf(HeaderId.DkimSignature)]).Should().BeTrue();
+        var changedFirst = Load(Encoding.ASCII.GetBytes(signed.Replace("A  subject", "Another subject")));
+        verifier.Verify(changedFirst, changedFirst.Headers[changedFirst.Headers.IndexOf(HeaderId.DkimSignature)]).Should().BeTrue("only the bottom-most Subject is signed");
+        var changedLast = Load(Encoding.ASCII.GetBytes(signed.Replace("the second subject", "a third subject")));
+        verifier.Verify(changedLast, changedLast.Headers[changedLast.Headers.IndexOf(HeaderId.DkimSignature)]).Should().BeFalse();
+    }
+
+    [Fact]
     public void A_key_that_is_not_pkcs1_is_refused()
     {
         var create = () => DkimMessageSigner.Create(new DkimMaterial("example.com", "kannon", "bm90IGEga2V5"));
@@ -82,14 +102,14 @@ public sealed class DkimMessageSignerTests
     private static MimeMessage Load(byte[] bytes) => MimeMessage.Load(new MemoryStream(bytes));
 
     private static bool Verifies(MimeMessage message) =>
-        new DkimVerifier(new KeyLocator()).Verify(message, message.Headers[message.Headers.IndexOf(HeaderId.DkimSignature)]);
+        new DkimVerifier(new KeyLocator("example.com", "kannon")).Verify(message, message.Headers[message.Headers.IndexOf(HeaderId.DkimSignature)]);
 
-    private sealed class KeyLocator : IDkimPublicKeyLocator
+    private sealed class KeyLocator(string knownDomain, string knownSelector) : IDkimPublicKeyLocator
     {
         private static readonly AsymmetricKeyParameter Public = PublicKeyFactory.CreateKey(Key.ExportSubjectPublicKeyInfo());
 
         public AsymmetricKeyParameter LocatePublicKey(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
-            domain == "example.com" && selector == "kannon" ? Public : throw new InvalidOperationException("unknown key");
+            domain == knownDomain && selector == knownSelector ? Public : throw new InvalidOperationException("unknown key");
 
         public Task<AsymmetricKeyParameter> LocatePublicKeyAsync(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
             Task.FromResult(LocatePublicKey(methods, domain, selector, cancellationToken));

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -19,14 +20,24 @@ internal sealed class DkimMessageSigner
     // RSA instances are not documented as safe for concurrent use: each signature borrows one.
     private readonly ConcurrentBag<RSA> _keys = [];
     private readonly byte[] _pkcs1;
-    private readonly string _domain;
-    private readonly string _selector;
+    private readonly byte[] _prefix;
+    private readonly int _prefixColumn;
 
     private DkimMessageSigner(byte[] pkcs1, string domain, string selector)
     {
         _pkcs1 = pkcs1;
-        _domain = domain;
-        _selector = selector;
+
+        // The tags every signature of this key starts with, folded once.
+        var prefix = new ArrayBufferWriter<byte>(256);
+        prefix.Write("DKIM-Signature: v=1"u8);
+        var column = "DKIM-Signature: v=1".Length;
+        foreach (var tag in new[] { "a=rsa-sha256", "c=relaxed/relaxed", $"d={domain}", $"s={selector}" })
+        {
+            column = Tag(prefix, column, Encoding.ASCII.GetBytes(tag));
+        }
+
+        _prefix = prefix.WrittenSpan.ToArray();
+        _prefixColumn = column;
     }
 
     /// <exception cref="FormatException">the key is not base64 of a PKCS#1 DER RSA private key</exception>
@@ -48,6 +59,7 @@ internal sealed class DkimMessageSigner
     /// <summary>
     /// The signed message: a DKIM-Signature field over <paramref name="headers"/> (those present, each once,
     /// the bottom-most instance), then <paramref name="message"/> unchanged. CRLF line endings expected.
+    /// Allocates only the returned array: the field and the canonical forms go into buffers the thread keeps.
     /// </summary>
     public byte[] Sign(ReadOnlySpan<byte> message, IReadOnlyList<string> headers, DateTimeOffset time)
     {
@@ -55,89 +67,171 @@ internal sealed class DkimMessageSigner
         var headerBlock = split < 0 ? message : message[..(split + 2)];
         var body = split < 0 ? [] : message[(split + 4)..];
 
-        var fields = HeaderFields.Parse(headerBlock);
-        var signed = headers.Where(h => fields.Contains(h)).ToList();
-        var field = SignatureField(signed, BodyHash(body), time);
+        Span<Range> last = headers.Count <= 32 ? stackalloc Range[headers.Count] : new Range[headers.Count];
+        FindLast(headerBlock, headers, last);
+        Span<byte> bodyHash = stackalloc byte[SHA256.HashSizeInBytes];
+        BodyHash(body, bodyHash);
 
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var canonical = new ArrayBufferWriter<byte>(1024);
-        foreach (var name in signed)
+        var field = Scratch.Field;
+        field.ResetWrittenCount();
+        var column = SignatureField(field, headers, last, bodyHash, time);
+
+        var canonical = Scratch.Canonical;
+        canonical.ResetWrittenCount();
+        for (var i = 0; i < headers.Count; i++)
         {
-            Relaxed.Header(fields.Last(name), canonical);
-            canonical.Write("\r\n"u8);
+            if (!last[i].Equals(default(Range)))
+            {
+                Relaxed.Header(headerBlock[last[i]], canonical);
+                canonical.Write("\r\n"u8);
+            }
         }
 
         // The signature field itself, b= empty and without its final CRLF (RFC 6376 §3.7).
-        Relaxed.Header(Encoding.ASCII.GetBytes(field), canonical);
-        hash.AppendData(canonical.WrittenSpan);
-        var signature = SignHash(hash.GetHashAndReset());
+        Relaxed.Header(field.WrittenSpan, canonical);
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(canonical.WrittenSpan, hash);
+        Span<byte> signature = stackalloc byte[512];
+        signature = signature[..SignHash(hash, signature)];
 
-        var header = field + Fold(Convert.ToBase64String(signature), field.Length - (field.LastIndexOf('\n') + 1)) + "\r\n";
-        var output = new byte[Encoding.ASCII.GetByteCount(header) + message.Length];
-        var written = Encoding.ASCII.GetBytes(header, output);
-        message.CopyTo(output.AsSpan(written));
-        return output;
-    }
+        Span<byte> base64 = stackalloc byte[Base64.GetMaxEncodedToUtf8Length(signature.Length)];
+        Base64.EncodeToUtf8(signature, base64, out _, out var encoded);
+        base64 = base64[..encoded];
 
-    private string SignatureField(IReadOnlyList<string> signed, byte[] bodyHash, DateTimeOffset time)
-    {
-        var tags = new[]
+        // The signature folded: what fits on the field's last line, then lines of FoldWidth - 1 after a tab.
+        var firstRoom = Math.Max(1, FoldWidth - column);
+        var folds = base64.Length <= firstRoom ? 0 : (base64.Length - firstRoom + FoldWidth - 2) / (FoldWidth - 1);
+        var output = new byte[field.WrittenCount + base64.Length + (folds * 3) + 2 + message.Length];
+        field.WrittenSpan.CopyTo(output);
+        var at = field.WrittenCount;
+        var room = firstRoom;
+        while (!base64.IsEmpty)
         {
-            "v=1", "a=rsa-sha256", "c=relaxed/relaxed", $"d={_domain}", $"s={_selector}",
-            $"t={time.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}",
-            $"h={string.Join(':', signed.Select(h => h.ToLowerInvariant()))}",
-            $"bh={Convert.ToBase64String(bodyHash)}",
-        };
-
-        // Folded between tags; relaxed canonicalization makes the folds one space, the same for the verifier.
-        var text = new StringBuilder("DKIM-Signature: ");
-        var column = text.Length;
-        var first = true;
-        foreach (var tag in tags.Append("b="))
-        {
-            if (!first)
+            if (at > field.WrittenCount)
             {
-                var fold = column + tag.Length + 2 > FoldWidth;
-                text.Append(fold ? ";\r\n\t" : "; ");
-                column = fold ? 1 : column + 2;
+                "\r\n\t"u8.CopyTo(output.AsSpan(at));
+                at += 3;
             }
 
-            text.Append(tag);
-            column += tag.Length;
-            first = false;
-        }
-
-        return text.ToString();
-    }
-
-    private static string Fold(string value, int column)
-    {
-        var text = new StringBuilder(value.Length + (value.Length / FoldWidth * 3) + 3);
-        var room = Math.Max(1, FoldWidth - column);
-        var at = 0;
-        while (at < value.Length)
-        {
-            var take = Math.Min(room, value.Length - at);
-            if (at > 0)
-            {
-                text.Append("\r\n\t");
-            }
-
-            text.Append(value, at, take);
+            var take = Math.Min(room, base64.Length);
+            base64[..take].CopyTo(output.AsSpan(at));
             at += take;
+            base64 = base64[take..];
             room = FoldWidth - 1;
         }
 
-        return text.ToString();
+        "\r\n"u8.CopyTo(output.AsSpan(at));
+        message.CopyTo(output.AsSpan(at + 2));
+        return output;
     }
 
-    private static byte[] BodyHash(ReadOnlySpan<byte> body)
+    /// <summary>
+    /// For each name in <paramref name="headers"/>, the range in <paramref name="block"/> of its bottom-most field
+    /// (folded lines joined, without the final CRLF); the default range where the message has none.
+    /// </summary>
+    private static void FindLast(ReadOnlySpan<byte> block, IReadOnlyList<string> headers, Span<Range> last)
+    {
+        last.Clear();
+        var start = 0;
+        var at = 0;
+        while (at < block.Length)
+        {
+            var end = block[at..].IndexOf("\r\n"u8);
+            var next = end < 0 ? block.Length : at + end + 2;
+            if (next < block.Length && block[next] is (byte)' ' or (byte)'\t')
+            {
+                at = next;
+                continue;
+            }
+
+            var length = (end < 0 ? block.Length : at + end) - start;
+            var colon = block.Slice(start, length).IndexOf((byte)':');
+            if (colon > 0)
+            {
+                var name = block.Slice(start, colon).TrimEnd(" \t"u8);
+                for (var i = 0; i < headers.Count; i++)
+                {
+                    if (Ascii.EqualsIgnoreCase(name, headers[i]))
+                    {
+                        last[i] = new Range(start, start + length);
+                    }
+                }
+            }
+
+            start = at = next;
+        }
+    }
+
+    /// <summary>
+    /// Writes the DKIM-Signature field up to its empty <c>b=</c>, folded between tags, and returns the column after it.
+    /// Relaxed canonicalization makes each fold one space, the same for the verifier.
+    /// </summary>
+    private int SignatureField(ArrayBufferWriter<byte> output, IReadOnlyList<string> headers, ReadOnlySpan<Range> last, ReadOnlySpan<byte> bodyHash, DateTimeOffset time)
+    {
+        output.Write(_prefix);
+        Span<byte> tag = stackalloc byte[2 + 20];
+        "t="u8.CopyTo(tag);
+        time.ToUnixTimeSeconds().TryFormat(tag[2..], out var digits, provider: CultureInfo.InvariantCulture);
+        var column = Tag(output, _prefixColumn, tag[..(2 + digits)]);
+
+        var names = 2;
+        for (var i = 0; i < headers.Count; i++)
+        {
+            names += last[i].Equals(default(Range)) ? 0 : headers[i].Length + 1;
+        }
+
+        var list = ArrayPool<byte>.Shared.Rent(names);
+        try
+        {
+            "h="u8.CopyTo(list);
+            var at = 2;
+            for (var i = 0; i < headers.Count; i++)
+            {
+                if (last[i].Equals(default(Range)))
+                {
+                    continue;
+                }
+
+                if (at > 2)
+                {
+                    list[at++] = (byte)':';
+                }
+
+                at += Ascii.ToLower(headers[i], list.AsSpan(at), out var lowered) == OperationStatus.Done
+                    ? lowered
+                    : throw new ArgumentException($"a header name is not ASCII: {headers[i]}", nameof(headers));
+            }
+
+            column = Tag(output, column, list.AsSpan(0, at));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(list);
+        }
+
+        Span<byte> bh = stackalloc byte[3 + 64];
+        "bh="u8.CopyTo(bh);
+        Base64.EncodeToUtf8(bodyHash, bh[3..], out _, out var encoded);
+        column = Tag(output, column, bh[..(3 + encoded)]);
+        return Tag(output, column, "b="u8);
+    }
+
+    /// <summary>"; " or ";CRLF TAB" (when the tag would pass the fold width), then the tag; returns the new column.</summary>
+    private static int Tag(ArrayBufferWriter<byte> output, int column, ReadOnlySpan<byte> tag)
+    {
+        var fold = column + tag.Length + 2 > FoldWidth;
+        output.Write(fold ? ";\r\n\t"u8 : "; "u8);
+        output.Write(tag);
+        return (fold ? 1 : column + 2) + tag.Length;
+    }
+
+    private static void BodyHash(ReadOnlySpan<byte> body, Span<byte> hash)
     {
         var canonical = ArrayPool<byte>.Shared.Rent(body.Length + 2);
         try
         {
             var length = Relaxed.Body(body, canonical);
-            return SHA256.HashData(canonical.AsSpan(0, length));
+            SHA256.HashData(canonical.AsSpan(0, length), hash);
         }
         finally
         {
@@ -145,7 +239,7 @@ internal sealed class DkimMessageSigner
         }
     }
 
-    private byte[] SignHash(byte[] hash)
+    private int SignHash(ReadOnlySpan<byte> hash, Span<byte> signature)
     {
         if (!_keys.TryTake(out var rsa))
         {
@@ -154,12 +248,28 @@ internal sealed class DkimMessageSigner
 
         try
         {
-            return rsa.SignHash(hash, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            return rsa.TrySignHash(hash, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1, out var written)
+                ? written
+                : throw new CryptographicException("the DKIM key's signature does not fit 512 bytes");
         }
         finally
         {
             _keys.Add(rsa);
         }
+    }
+
+    /// <summary>The buffers a thread reuses for every signature it makes.</summary>
+    private static class Scratch
+    {
+        [ThreadStatic]
+        private static ArrayBufferWriter<byte>? _field;
+
+        [ThreadStatic]
+        private static ArrayBufferWriter<byte>? _canonical;
+
+        public static ArrayBufferWriter<byte> Field => _field ??= new ArrayBufferWriter<byte>(1024);
+
+        public static ArrayBufferWriter<byte> Canonical => _canonical ??= new ArrayBufferWriter<byte>(4096);
     }
 
     private RSA NewKey()
