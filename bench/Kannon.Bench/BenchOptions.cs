@@ -11,7 +11,8 @@ internal sealed record BenchOptions(
     bool SkipPostfix,
     bool SkipIntake,
     bool SkipLatency,
-    bool SkipEndToEnd)
+    bool SkipEndToEnd,
+    int SenderJobs)
 {
     /// <summary>Recipients of the single large intake call, and the size of each of the ten calls after it.</summary>
     public const int IntakeCall = 100_000;
@@ -28,6 +29,7 @@ internal sealed record BenchOptions(
         var known = new HashSet<string>(StringComparer.Ordinal)
         {
             "--n", "--call", "--timeout-seconds", "--kannon", "--skip-postfix", "--skip-intake", "--skip-latency", "--skip-end-to-end",
+            "--sender-jobs",
         };
         foreach (var unknown in args.Where(a => a.StartsWith("--", StringComparison.Ordinal) && !known.Contains(a)))
         {
@@ -36,9 +38,10 @@ internal sealed record BenchOptions(
 
         var messages = Number(args, "--n", 20_000);
         var call = Number(args, "--call", 1_000);
-        if (messages < 1 || call < 1)
+        var jobs = Number(args, "--sender-jobs", 50);
+        if (messages < 1 || call < 1 || jobs < 1)
         {
-            throw new ArgumentException("--n and --call must be at least 1");
+            throw new ArgumentException("--n, --call and --sender-jobs must be at least 1");
         }
 
         return new BenchOptions(
@@ -49,7 +52,8 @@ internal sealed record BenchOptions(
             args.Contains("--skip-postfix"),
             args.Contains("--skip-intake"),
             args.Contains("--skip-latency"),
-            args.Contains("--skip-end-to-end"));
+            args.Contains("--skip-end-to-end"),
+            jobs);
     }
 
     private static int Number(string[] args, string name, int fallback) =>

@@ -39,7 +39,7 @@ internal sealed class KannonInstance : IAsyncDisposable
     public string Log => Path.Combine(_workDir, "kannon.log");
 
     /// <summary>Starts kannon delivering every MX on <paramref name="senderPort"/>, resolving through <paramref name="dns"/>.</summary>
-    public static async Task<KannonInstance> StartAsync(string executable, int senderPort, string dns, CancellationToken cancellationToken)
+    public static async Task<KannonInstance> StartAsync(string executable, int senderPort, string dns, int senderJobs, CancellationToken cancellationToken)
     {
         if (!File.Exists(executable))
         {
@@ -59,7 +59,7 @@ internal sealed class KannonInstance : IAsyncDisposable
             ["KANNON_SENDER__PORT"] = senderPort.ToString(CultureInfo.InvariantCulture),
             ["KANNON_SENDER__DNS_SERVERS__0"] = dns,
             ["KANNON_SENDER__HOSTNAME"] = "bench.kannon.local",
-            ["KANNON_SENDER__MAX_JOBS"] = "50",
+            ["KANNON_SENDER__MAX_JOBS"] = senderJobs.ToString(CultureInfo.InvariantCulture),
             ["KANNON_TRACKER__BASE_URL"] = "https://track.bench.example",
         };
         var instance = new KannonInstance(workDir, KannonUnderTest.Start(executable, environment, Path.Combine(workDir, "kannon.log")));

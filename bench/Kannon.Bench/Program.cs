@@ -50,7 +50,7 @@ try
     byte[]? deliveredByKannon = null;
     if (!options.SkipEndToEnd)
     {
-        await using var kannon = await KannonInstance.StartAsync(options.KannonExecutable, sink.Port, dns.Address, stop.Token);
+        await using var kannon = await KannonInstance.StartAsync(options.KannonExecutable, sink.Port, dns.Address, options.SenderJobs, stop.Token);
         try
         {
             (var rate, var all) = await KannonEndToEnd.RunAsync(kannon, sink, options, stop.Token);
@@ -73,7 +73,7 @@ try
     {
         // Its own sink: the intake instance starts delivering what it accepted, and that must not count.
         await using var intakeSink = PostfixSmtpSink.Start(ChildProcess.FreePort());
-        await using var kannon = await KannonInstance.StartAsync(options.KannonExecutable, intakeSink.Port, dns.Address, stop.Token);
+        await using var kannon = await KannonInstance.StartAsync(options.KannonExecutable, intakeSink.Port, dns.Address, options.SenderJobs, stop.Token);
         try
         {
             await IntakePhase.RunAsync(kannon, options, stop.Token);
