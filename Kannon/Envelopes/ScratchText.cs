@@ -8,8 +8,9 @@ namespace Kannon.Envelopes;
 /// </summary>
 internal static class ScratchText
 {
-    // A builder that grew past this (a huge message) is let go rather than kept for the thread's lifetime.
-    private const int MaxKeptCapacity = 1 << 20;
+    // A builder that grew past this (a message of more than ~256 K characters) is let go rather than kept for the
+    // thread's lifetime: at most 1 MB per thread stays, whatever one Batch once sent.
+    private const int MaxKeptCapacity = 1 << 18;
 
     [ThreadStatic]
     private static StringBuilder? _first;
