@@ -65,10 +65,10 @@ public sealed class DkimMessageSignerTests
     {
         var signed = Encoding.ASCII.GetString(Signer.Sign(Encoding.ASCII.GetBytes(Headers + "X-Extra: 1\r\n\r\nHi\r\n"), Signed, DateTimeOffset.UtcNow));
 
-        Verifies(Load(Encoding.ASCII.GetBytes(signed.Replace("Hi\r\n", "Ho\r\n")))).Should().BeFalse();
+        Verifies(Load(Encoding.ASCII.GetBytes(WithBody(signed, "Ho\r\n")))).Should().BeFalse();
         Verifies(Load(Encoding.ASCII.GetBytes(signed.Replace("To: ann@", "To: bob@")))).Should().BeFalse();
         Verifies(Load(Encoding.ASCII.GetBytes(signed.Replace("X-Extra: 1", "X-Extra: 2")))).Should().BeTrue();
-        Verifies(Load(Encoding.ASCII.GetBytes(signed.Replace("Hi\r\n", "Hi  \r\n\r\n")))).Should().BeTrue("relaxed canonicalization ignores trailing white space and empty lines");
+        Verifies(Load(Encoding.ASCII.GetBytes(WithBody(signed, "Hi  \r\n\r\n")))).Should().BeTrue("relaxed canonicalization ignores trailing white space and empty lines");
     }
 
     [Fact]
@@ -100,6 +100,10 @@ public sealed class DkimMessageSignerTests
     }
 
     private static MimeMessage Load(byte[] bytes) => MimeMessage.Load(new MemoryStream(bytes));
+
+    // The body replaced, never the header block: a Replace over the whole message also hit the signature whenever a
+    // folded line of its base64 happened to end in the text replaced (about one run in a thousand).
+    private static string WithBody(string message, string body) => message[..(message.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)] + body;
 
     private static bool Verifies(MimeMessage message) =>
         new DkimVerifier(new KeyLocator("example.com", "kannon")).Verify(message, message.Headers[message.Headers.IndexOf(HeaderId.DkimSignature)]);
