@@ -92,6 +92,18 @@ public sealed class DkimMessageSignerTests
     }
 
     [Fact]
+    public void A_key_larger_than_4096_bits_signs_and_verifies()
+    {
+        using var large = RSA.Create(6144);
+        var signer = DkimMessageSigner.Create(new DkimMaterial("example.com", "large", Convert.ToBase64String(large.ExportRSAPrivateKey())));
+
+        var message = Load(signer.Sign(Encoding.ASCII.GetBytes(Headers + "\r\nHi\r\n"), Signed, DateTimeOffset.UtcNow));
+
+        new DkimVerifier(new KeyLocator("example.com", "large", large)).Verify(message, message.Headers[message.Headers.IndexOf(HeaderId.DkimSignature)])
+            .Should().BeTrue();
+    }
+
+    [Fact]
     public void A_key_that_is_not_pkcs1_is_refused()
     {
         var create = () => DkimMessageSigner.Create(new DkimMaterial("example.com", "kannon", "bm90IGEga2V5"));
@@ -108,12 +120,12 @@ public sealed class DkimMessageSignerTests
     private static bool Verifies(MimeMessage message) =>
         new DkimVerifier(new KeyLocator("example.com", "kannon")).Verify(message, message.Headers[message.Headers.IndexOf(HeaderId.DkimSignature)]);
 
-    private sealed class KeyLocator(string knownDomain, string knownSelector) : IDkimPublicKeyLocator
+    private sealed class KeyLocator(string knownDomain, string knownSelector, RSA? key = null) : IDkimPublicKeyLocator
     {
-        private static readonly AsymmetricKeyParameter Public = PublicKeyFactory.CreateKey(Key.ExportSubjectPublicKeyInfo());
+        private readonly AsymmetricKeyParameter _public = PublicKeyFactory.CreateKey((key ?? Key).ExportSubjectPublicKeyInfo());
 
         public AsymmetricKeyParameter LocatePublicKey(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
-            domain == knownDomain && selector == knownSelector ? Public : throw new InvalidOperationException("unknown key");
+            domain == knownDomain && selector == knownSelector ? _public : throw new InvalidOperationException("unknown key");
 
         public Task<AsymmetricKeyParameter> LocatePublicKeyAsync(string methods, string domain, string selector, CancellationToken cancellationToken = default) =>
             Task.FromResult(LocatePublicKey(methods, domain, selector, cancellationToken));

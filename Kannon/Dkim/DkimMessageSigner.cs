@@ -23,6 +23,9 @@ internal sealed class DkimMessageSigner
     private readonly byte[] _prefix;
     private readonly int _prefixColumn;
 
+    // Bytes of one signature: the key's modulus, rounded up to whole bytes.
+    private int _signatureLength;
+
     private DkimMessageSigner(byte[] pkcs1, string domain, string selector)
     {
         _pkcs1 = pkcs1;
@@ -47,7 +50,9 @@ internal sealed class DkimMessageSigner
         {
             var pkcs1 = Convert.FromBase64String(material.PrivateKey);
             var signer = new DkimMessageSigner(pkcs1, material.Domain, material.Selector);
-            signer._keys.Add(signer.NewKey());
+            var key = signer.NewKey();
+            signer._signatureLength = (key.KeySize + 7) / 8;
+            signer._keys.Add(key);
             return signer;
         }
         catch (Exception e) when (e is FormatException or CryptographicException)
@@ -91,7 +96,8 @@ internal sealed class DkimMessageSigner
         Relaxed.Header(field.WrittenSpan, canonical);
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(canonical.WrittenSpan, hash);
-        Span<byte> signature = stackalloc byte[512];
+        // The key's size, not a fixed buffer: a key of more than 4,096 bits signs in more than 512 bytes.
+        Span<byte> signature = _signatureLength <= 1024 ? stackalloc byte[_signatureLength] : new byte[_signatureLength];
         signature = signature[..SignHash(hash, signature)];
 
         Span<byte> base64 = stackalloc byte[Base64.GetMaxEncodedToUtf8Length(signature.Length)];
@@ -250,7 +256,7 @@ internal sealed class DkimMessageSigner
         {
             return rsa.TrySignHash(hash, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1, out var written)
                 ? written
-                : throw new CryptographicException("the DKIM key's signature does not fit 512 bytes");
+                : throw new CryptographicException($"the DKIM key's signature does not fit {signature.Length} bytes");
         }
         finally
         {
