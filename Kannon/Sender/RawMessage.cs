@@ -72,7 +72,15 @@ internal static class RawMessage
             parser.SetStream(block, MimeFormat.Entity);
         }
 
-        return parser.ParseHeaders();
+        try
+        {
+            return parser.ParseHeaders();
+        }
+        finally
+        {
+            // The parser outlives the message; it must not keep the message's bytes alive until the thread's next one.
+            parser.SetStream(System.IO.Stream.Null, MimeFormat.Entity);
+        }
     }
 
     private static MemoryStream Stream(ReadOnlyMemory<byte> bytes) =>
