@@ -102,6 +102,18 @@ public sealed class RecipientPayloadTests
                 actual = null;
             }
 
+            SendHTMLReq? inLargerBuffer;
+            try
+            {
+                inLargerBuffer = Decoded(bytes, trailing: random.Next(1, 64), random);
+            }
+            catch (InvalidProtocolBufferException)
+            {
+                inLargerBuffer = null;
+            }
+
+            inLargerBuffer.Should().Be(actual, $"only the request's own bytes of a larger buffer are read (mutation {n})");
+
             if (expected is null)
             {
                 refused++;
@@ -154,10 +166,79 @@ public sealed class RecipientPayloadTests
         }
     }
 
-    /// <summary>The head parsed by protobuf, the recipients read one by one and put back: the whole request as our decoder sees it.</summary>
-    private static SendHTMLReq Decoded(byte[] bytes)
+    [Fact]
+    public void A_kept_request_buffer_serves_the_next_call_with_nothing_of_the_one_before()
     {
-        var request = RecipientPayloadDecoder.Decode(SendHTMLReq.Parser, bytes);
+        // Large enough for the large-object heap, so the decoder's buffer is kept between calls; the second is shorter.
+        var random = new Random(5);
+        var first = Request(random, recipients: 6_000).ToByteArray();
+        var second = Request(random, recipients: 4_000).ToByteArray();
+        first.Length.Should().BeGreaterThan(second.Length).And.BeGreaterThan(RequestBuffer.KeptFrom);
+        second.Length.Should().BeGreaterThan(RequestBuffer.KeptFrom);
+
+        var firstRequest = DecodedRented(first, out var firstPayload);
+        firstRequest.Should().Be(SendHTMLReq.Parser.ParseFrom(first));
+        firstPayload.Release();
+        var secondRequest = DecodedRented(second, out var secondPayload);
+
+        secondRequest.Should().Be(SendHTMLReq.Parser.ParseFrom(second));
+        secondPayload.Release();
+    }
+
+    [Fact]
+    public void Released_recipients_cannot_be_read_and_a_second_release_does_nothing()
+    {
+        var bytes = Request(new Random(6), recipients: 3_000).ToByteArray();
+        DecodedRented(bytes, out var payload);
+
+        payload.Release();
+        payload.Release();
+
+        var read = () => payload.Read(0, new Recipient());
+        var anyFields = () => payload.AnyFields();
+        read.Should().Throw<InvalidOperationException>();
+        anyFields.Should().Throw<InvalidOperationException>();
+    }
+
+    [Fact]
+    public void Releasing_recipients_not_from_the_decoder_leaves_them_readable()
+    {
+        var request = Request(new Random(7), recipients: 3);
+        var payload = RecipientPayload.From(request.Recipients);
+
+        payload.Release();
+        RecipientPayload.Empty.Release();
+
+        var recipient = new Recipient();
+        payload.Read(2, recipient);
+        recipient.Should().Be(request.Recipients[2]);
+        RecipientPayload.Empty.AnyFields().Should().BeFalse();
+    }
+
+    /// <summary>Decoded as the API decodes it: into a buffer from <see cref="RequestBuffer"/>, possibly longer and holding an earlier call's bytes.</summary>
+    private static SendHTMLReq DecodedRented(byte[] bytes, out RecipientPayload payload)
+    {
+        var buffer = RequestBuffer.Rent(bytes.Length);
+        bytes.CopyTo(buffer, 0);
+        var request = RecipientPayloadDecoder.Decode(SendHTMLReq.Parser, buffer, bytes.Length, rented: true);
+        payload = RecipientPayloadExtensions.RecipientsOf(request, request.Recipients);
+        return WithRecipientsRead(request);
+    }
+
+    /// <summary>Decoded from the start of a buffer <paramref name="trailing"/> bytes longer than the request, the rest random.</summary>
+    private static SendHTMLReq Decoded(byte[] bytes, int trailing, Random random)
+    {
+        var buffer = new byte[bytes.Length + trailing];
+        random.NextBytes(buffer);
+        bytes.CopyTo(buffer, 0);
+        return WithRecipientsRead(RecipientPayloadDecoder.Decode(SendHTMLReq.Parser, buffer, bytes.Length, rented: false));
+    }
+
+    /// <summary>The head parsed by protobuf, the recipients read one by one and put back: the whole request as our decoder sees it.</summary>
+    private static SendHTMLReq Decoded(byte[] bytes) => WithRecipientsRead(RecipientPayloadDecoder.Decode(SendHTMLReq.Parser, bytes));
+
+    private static SendHTMLReq WithRecipientsRead(SendHTMLReq request)
+    {
         request.Recipients.Should().BeEmpty("recipients stay encoded");
         var payload = RecipientPayloadExtensions.RecipientsOf(request, request.Recipients);
         for (var i = 0; i < payload.Count; i++)

@@ -32,4 +32,24 @@ public sealed class RecipientScreenTests
 
         admitted.Should().Be(100_000);
     }
+
+    [Fact]
+    public void A_screen_after_a_disposed_one_remembers_nothing_of_it_and_a_disposed_screen_admits_nothing()
+    {
+        // Large enough that the first screen's set is kept and reused by the next (ADR 0026).
+        var first = new RecipientScreen(10_000);
+        first.Admit("ann@example.org").Should().Be("ann@example.org");
+        first.Admit("not an address");
+        first.Dispose();
+        first.Dispose();
+
+        var second = new RecipientScreen(10_000);
+
+        second.Admit("ANN@example.org").Should().Be("ANN@example.org");
+        second.Admit("ann@example.org").Should().BeNull();
+        first.Rejected.Should().ContainSingle("what a screen rejected stays readable after it is disposed");
+        var admit = () => first.Admit("bob@example.org");
+        admit.Should().Throw<ObjectDisposedException>();
+        second.Dispose();
+    }
 }

@@ -94,8 +94,7 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         var suppressions = await SuppressionList.ListedUpToAsync(connection, command.Domain, command.Recipients.Count, cancellationToken).ConfigureAwait(false)
             ?? await SuppressionList.QueryAmongAsync(connection, command.Domain, UsableAddresses(command.Recipients), cancellationToken).ConfigureAwait(false);
         var policy = TrackingModes.Resolve(ceiling, command.Tracking);
-        var (screen, accepted, suppressed) = await CopyDeliveriesAsync(connection, batchId, command, suppressions, policy, cancellationToken).ConfigureAwait(false);
-        var rejected = screen.Rejected;
+        var (rejected, accepted, suppressed) = await CopyDeliveriesAsync(connection, batchId, command, suppressions, policy, cancellationToken).ConfigureAwait(false);
         rejected.AddRange(suppressed.Select(email => new RejectedRecipient(email, SuppressionList.RejectionReason)));
 
         await using (var notify = Pool.PoolSignal.NotifyCommand(connection, "to_validate"))
@@ -169,8 +168,8 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         }
     }
 
-    /// <summary>What the COPY did: the screen (with the recipients it rejected), how many rows it stored, the addresses left out as suppressed.</summary>
-    private sealed record CopyResult(RecipientScreen Screen, int Stored, List<string> Suppressed);
+    /// <summary>What the COPY did: the recipients the screen rejected, how many rows it stored, the addresses left out as suppressed.</summary>
+    private sealed record CopyResult(List<RejectedRecipient> Rejected, int Stored, List<string> Suppressed);
 
     /// <summary>
     /// Reads the recipients one at a time from the request's bytes and streams each accepted one into the Pool, so
@@ -181,7 +180,7 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         HashSet<string> suppressions, TrackingPolicy policy, CancellationToken cancellationToken)
     {
         var recipients = command.Recipients;
-        var screen = new RecipientScreen(recipients.Count);
+        using var screen = new RecipientScreen(recipients.Count);
         var stored = 0;
         var suppressed = new List<string>();
 
@@ -232,7 +231,7 @@ internal sealed class BatchIntake(NpgsqlDataSource dataSource, TimeProvider time
         }
 
         await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        return new CopyResult(screen, stored, suppressed);
+        return new CopyResult(screen.Rejected, stored, suppressed);
     }
 
     /// <summary>The Batch's usable addresses, for a Domain whose suppression list is longer than the Batch: read in a pass of their own.</summary>

@@ -40,7 +40,16 @@ internal sealed class MailerService(BatchIntake intake, TimeProvider time) : Wir
     private async Task<SendRes> SendAsync(SendCommand command, ServerCallContext context)
     {
         // An unreachable database becomes UNAVAILABLE in DatabaseUnavailableInterceptor; the transaction rolled back, nothing is stored.
-        var result = await intake.AcceptAsync(command, context.CancellationToken).ConfigureAwait(false);
+        SendResult result;
+        try
+        {
+            result = await intake.AcceptAsync(command, context.CancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Intake read every recipient it will ever read (each into strings of its own): their buffer can serve the next call.
+            command.Recipients.Release();
+        }
 
         var response = new SendRes
         {

@@ -16,11 +16,14 @@ internal sealed class RecipientPayload
 
     private readonly byte[] _buffer;
     private readonly List<(int Offset, int Length)> _recipients;
+    private readonly bool _rented;
+    private int _released;
 
-    private RecipientPayload(byte[] buffer, List<(int Offset, int Length)> recipients)
+    private RecipientPayload(byte[] buffer, List<(int Offset, int Length)> recipients, bool rented = false)
     {
         _buffer = buffer;
         _recipients = recipients;
+        _rented = rented;
     }
 
     public static RecipientPayload Empty { get; } = new([], []);
@@ -28,44 +31,31 @@ internal sealed class RecipientPayload
     public int Count => _recipients.Count;
 
     /// <summary>
-    /// Splits an encoded request into everything but its recipients (to parse as usual) and its recipients (kept
-    /// encoded). Fields keep their order, so the head parses exactly as the whole request would, recipients aside.
+    /// Splits an encoded request, the first <paramref name="length"/> bytes of <paramref name="request"/>, into
+    /// everything but its recipients (to parse as usual) and its recipients (kept encoded). Fields keep their order, so
+    /// the head parses exactly as the whole request would, recipients aside. A buffer from <see cref="RequestBuffer"/>
+    /// (<paramref name="rented"/>) goes back there on <see cref="Release"/>, or at once when there are no recipients.
     /// </summary>
     /// <exception cref="InvalidProtocolBufferException">The request is not well-formed protobuf.</exception>
-    public static (byte[] Head, RecipientPayload Recipients) Split(byte[] request)
+    public static (byte[] Head, RecipientPayload Recipients) Split(byte[] request, int length, bool rented = false)
     {
-        var input = new CodedInputStream(request);
         var recipients = new List<(int, int)>();
-        var head = new List<(int Start, int End)>();   // the other fields' bytes, in order
-        for (var start = 0; input.ReadTag() is var tag && tag != 0; start = (int)input.Position)
+        var head = Protos.EncodedFields.Split(request, length, RecipientsTag, recipients);
+        if (recipients.Count > 0)
         {
-            var contentStart = (int)input.Position;
-            input.SkipLastField();
-            if (tag != RecipientsTag)
-            {
-                head.Add((start, (int)input.Position));
-                continue;
-            }
-
-            var length = ReadLengthAt(request, ref contentStart);
-            recipients.Add((contentStart, length));
+            return (head, new RecipientPayload(request, recipients, rented));
         }
 
-        if (recipients.Count == 0)
+        if (rented && head != request)
         {
-            return (request, Empty);
+            RequestBuffer.Return(request);
         }
 
-        var headBytes = new byte[head.Sum(r => r.End - r.Start)];
-        var written = 0;
-        foreach (var (start, end) in head)
-        {
-            request.AsSpan(start, end - start).CopyTo(headBytes.AsSpan(written));
-            written += end - start;
-        }
-
-        return (headBytes, new RecipientPayload(request, recipients));
+        return (head, Empty);
     }
+
+    /// <inheritdoc cref="Split(byte[], int, bool)"/>
+    public static (byte[] Head, RecipientPayload Recipients) Split(byte[] request) => Split(request, request.Length);
 
     /// <summary>Recipients given as objects (a request built in this process): encoded once, read like any other.</summary>
     public static RecipientPayload From(IReadOnlyList<Protos.Mailer.Types.Recipient> recipients)
@@ -89,9 +79,22 @@ internal sealed class RecipientPayload
         return new RecipientPayload(buffer, ranges);
     }
 
+    /// <summary>
+    /// Intake is done with the recipients: a buffer from <see cref="RequestBuffer"/> goes back for the next call. Only
+    /// the first call does anything; reading afterwards throws rather than read another request's bytes.
+    /// </summary>
+    public void Release()
+    {
+        if (_rented && Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            RequestBuffer.Return(_buffer);
+        }
+    }
+
     /// <summary>Whether any recipient has a field (then the Pool's <c>fields</c> column is written for every row).</summary>
     public bool AnyFields()
     {
+        ThrowIfReleased();
         foreach (var (offset, length) in _recipients)
         {
             var input = new CodedInputStream(_buffer, offset, length);
@@ -123,24 +126,18 @@ internal sealed class RecipientPayload
     /// <exception cref="InvalidProtocolBufferException">The recipient is not a well-formed <c>Recipient</c>.</exception>
     public void Read(int index, Protos.Mailer.Types.Recipient recipient)
     {
+        ThrowIfReleased();
         var (offset, length) = _recipients[index];
         recipient.Email = "";
         recipient.Fields.Clear();
         recipient.MergeFrom(_buffer.AsSpan(offset, length));
     }
 
-    /// <summary>Decodes the varint length at <paramref name="position"/> (already checked by the stream's skip) and moves past it.</summary>
-    private static int ReadLengthAt(byte[] buffer, ref int position)
+    private void ThrowIfReleased()
     {
-        var result = 0;
-        for (var shift = 0; ; shift += 7)
+        if (Volatile.Read(ref _released) != 0)
         {
-            var b = buffer[position++];
-            result |= (b & 0x7F) << shift;
-            if (b < 0x80 || shift >= 28)
-            {
-                return result;
-            }
+            throw new InvalidOperationException("the recipients were released: their buffer may hold another request");
         }
     }
 }

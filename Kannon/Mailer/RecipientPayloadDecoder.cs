@@ -28,11 +28,16 @@ internal static class RecipientPayloadDecoder
     }
 
     /// <exception cref="InvalidProtocolBufferException">The request is not well-formed protobuf.</exception>
-    public static T Decode<T>(MessageParser<T> parser, byte[] request)
+    public static T Decode<T>(MessageParser<T> parser, byte[] request) where T : IMessage<T>, IHasRecipientPayload =>
+        Decode(parser, request, request.Length, rented: false);
+
+    /// <summary>Decodes the first <paramref name="length"/> bytes of <paramref name="request"/>; a <paramref name="rented"/> one goes back to <see cref="RequestBuffer"/> when the recipients are released.</summary>
+    /// <exception cref="InvalidProtocolBufferException">The request is not well-formed protobuf.</exception>
+    public static T Decode<T>(MessageParser<T> parser, byte[] request, int length, bool rented)
         where T : IMessage<T>, IHasRecipientPayload
     {
-        var (head, recipients) = RecipientPayload.Split(request);
-        var parsed = parser.ParseFrom(head);
+        var (head, recipients) = RecipientPayload.Split(request, length, rented);
+        var parsed = head == request ? parser.ParseFrom(head, 0, length) : parser.ParseFrom(head);
         parsed.Payload = recipients;
         return parsed;
     }
@@ -41,9 +46,11 @@ internal static class RecipientPayloadDecoder
         where T : IMessage<T>, IHasRecipientPayload =>
         context =>
         {
-            // The transport's buffer is only ours while this runs: the recipients are read later, from a copy.
-            var bytes = GC.AllocateUninitializedArray<byte>(context.PayloadLength);
+            // The transport's buffer is only ours while this runs: the recipients are read later, from a copy, which
+            // MailerService releases when intake is done with it.
+            var length = context.PayloadLength;
+            var bytes = RequestBuffer.Rent(length);
             System.Buffers.BuffersExtensions.CopyTo(context.PayloadAsReadOnlySequence(), bytes);
-            return Decode(parser, bytes);
+            return Decode(parser, bytes, length, rented: true);
         };
 }

@@ -107,7 +107,7 @@ internal sealed partial class SenderWorker(
                         // Not cancelled by the stop signal: a pull ends by itself within its expiry, and what it
                         // brought is sent rather than dropped. Short pulls also notice a NATS restart quickly.
                         var pull = new NatsJSFetchOpts { MaxMsgs = slots, Expires = TimeSpan.FromSeconds(2) };
-                        await foreach (var msg in consumer.FetchAsync(pull, ProtobufSerializer<EmailToSend>.Default, CancellationToken.None).ConfigureAwait(false))
+                        await foreach (var msg in consumer.FetchAsync(pull, ReceivedEnvelope.Deserializer, CancellationToken.None).ConfigureAwait(false))
                         {
                             received++;
                             _ = RunAsync(Track(msg), jobs, abort);
@@ -151,7 +151,7 @@ internal sealed partial class SenderWorker(
         }
     }
 
-    private InFlight Track(INatsJSMsg<EmailToSend> msg)
+    private InFlight Track(INatsJSMsg<ReceivedEnvelope> msg)
     {
         var flight = new InFlight(Interlocked.Increment(ref _nextId), msg, time.GetUtcNow());
         _inFlight[flight.Id] = flight;
@@ -174,17 +174,20 @@ internal sealed partial class SenderWorker(
         {
             jobs.Release();
             Untrack(flight);
+
+            // Every await that could read the body has ended (a transaction is never abandoned while it still writes).
+            flight.Message.Data?.Release();
         }
     }
 
-    private async Task HandleAsync(INatsJSMsg<EmailToSend> msg, CancellationToken abort)
+    private async Task HandleAsync(INatsJSMsg<ReceivedEnvelope> msg, CancellationToken abort)
     {
         var sequence = msg.Metadata?.Sequence.Stream ?? 0;
         using var activity = SenderMetrics.Tracing.StartActivity("kannon.sender.envelope", ActivityKind.Consumer, DispatchHeaders.TraceContextOf(msg.Headers));
         activity?.SetTag("messaging.message.id", sequence);
         try
         {
-            if (msg.Error is not null || msg.Data is not { } email)
+            if (msg.Error is not null || msg.Data?.Email is not { } email)
             {
                 var reason = msg.Error?.InnerException?.Message ?? msg.Error?.Message ?? "empty payload";
                 LogUndecodable(logger, sequence, reason);
@@ -231,7 +234,7 @@ internal sealed partial class SenderWorker(
         }
     }
 
-    private async Task GuardedSendAsync(INatsJSMsg<EmailToSend> msg, EmailToSend email, ulong sequence, string key, string batchId, Activity? activity, CancellationToken abort)
+    private async Task GuardedSendAsync(INatsJSMsg<ReceivedEnvelope> msg, EmailToSend email, ulong sequence, string key, string batchId, Activity? activity, CancellationToken abort)
     {
         GuardEntry entry;
         try
@@ -398,7 +401,7 @@ internal sealed partial class SenderWorker(
         }
     }
 
-    private async Task NakQuietlyAsync(INatsJSMsg<EmailToSend> msg, TimeSpan delay, CancellationToken cancellationToken)
+    private async Task NakQuietlyAsync(INatsJSMsg<ReceivedEnvelope> msg, TimeSpan delay, CancellationToken cancellationToken)
     {
         try
         {
@@ -414,7 +417,7 @@ internal sealed partial class SenderWorker(
     /// At shutdown: a Nak the server confirms, so the message is not lost in a buffer when the connection closes
     /// (it would then wait out the whole ack wait before anyone else could take it).
     /// </summary>
-    private async Task HandBackAsync(INatsJSMsg<EmailToSend> msg)
+    private async Task HandBackAsync(INatsJSMsg<ReceivedEnvelope> msg)
     {
         try
         {
@@ -427,7 +430,7 @@ internal sealed partial class SenderWorker(
         }
     }
 
-    private async Task TerminateQuietlyAsync(INatsJSMsg<EmailToSend> msg, CancellationToken cancellationToken)
+    private async Task TerminateQuietlyAsync(INatsJSMsg<ReceivedEnvelope> msg, CancellationToken cancellationToken)
     {
         try
         {
@@ -483,11 +486,11 @@ internal sealed partial class SenderWorker(
     [LoggerMessage(Level = LogLevel.Information, Message = "Sender stopping: waiting up to {Timeout} for {Count} transactions in flight")]
     private static partial void LogDraining(ILogger logger, int count, TimeSpan timeout);
 
-    private sealed class InFlight(long id, INatsJSMsg<EmailToSend> message, DateTimeOffset received)
+    private sealed class InFlight(long id, INatsJSMsg<ReceivedEnvelope> message, DateTimeOffset received)
     {
         public long Id { get; } = id;
 
-        public INatsJSMsg<EmailToSend> Message { get; } = message;
+        public INatsJSMsg<ReceivedEnvelope> Message { get; } = message;
 
         public DateTimeOffset LastProgress { get; set; } = received;
 
