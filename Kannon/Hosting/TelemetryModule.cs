@@ -28,6 +28,10 @@ internal static class TelemetryModule
             {
                 // System.Runtime: GC, thread pool and CPU figures of the process (built into .NET 9+).
                 metrics.AddMeter("Kannon.*", "System.Runtime").AddAspNetCoreInstrumentation().AddPrometheusExporter();
+
+                // Every metric stream allocates room for its whole cardinality limit up front (2,000 points by default,
+                // ~150 KB each): about 7 MB for the ~50 streams, most of which have a handful of label sets.
+                metrics.AddView(instrument => new MetricStreamConfiguration { CardinalityLimit = CardinalityLimitOf(instrument) });
                 if (otlp)
                 {
                     metrics.AddOtlpExporter();
@@ -50,6 +54,14 @@ internal static class TelemetryModule
             });
         return builder;
     }
+
+    /// <summary>
+    /// Kannon's own metrics keep the SDK's default: some are labelled by domain, and a label set past the limit is
+    /// folded into an overflow point. The runtime's and ASP.NET Core's have a few label sets each (generation, method,
+    /// route, status code).
+    /// </summary>
+    internal static int CardinalityLimitOf(System.Diagnostics.Metrics.Instrument instrument) =>
+        instrument.Meter.Name.StartsWith("Kannon", StringComparison.Ordinal) ? 2000 : 200;
 
     public static WebApplication MapKannonTelemetry(this WebApplication app)
     {
