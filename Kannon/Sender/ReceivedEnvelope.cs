@@ -15,6 +15,13 @@ internal sealed class ReceivedEnvelope
 {
     private const uint BodyTag = (EmailToSend.BodyFieldNumber << 3) | 2;
 
+    /// <summary>
+    /// The Sender's own pool, not the shared one: with ~50 transactions in flight it held more 32 KB arrays than the
+    /// shared pool keeps per size, so NATS's publishes (which rent the same size) missed it and allocated instead. An
+    /// Envelope over 128 KB (attachments) gets an array of its own. What is kept is what was in flight at once.
+    /// </summary>
+    private static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(maxArrayLength: 128 * 1024, maxArraysPerBucket: 1024);
+
     private byte[]? _pooled;
 
     private ReceivedEnvelope(EmailToSend email, byte[]? pooled)
@@ -36,7 +43,7 @@ internal sealed class ReceivedEnvelope
     public static ReceivedEnvelope Parse(in ReadOnlySequence<byte> payload)
     {
         var length = checked((int)payload.Length);
-        var pooled = ArrayPool<byte>.Shared.Rent(length);
+        var pooled = Pool.Rent(length);
         try
         {
             payload.CopyTo(pooled);
@@ -45,7 +52,7 @@ internal sealed class ReceivedEnvelope
             var email = EmailToSend.Parser.ParseFrom(head, 0, head == pooled ? length : head.Length);
             if (bodies.Count == 0)
             {
-                ArrayPool<byte>.Shared.Return(pooled);
+                Pool.Return(pooled);
                 return new ReceivedEnvelope(email, null);
             }
 
@@ -55,7 +62,7 @@ internal sealed class ReceivedEnvelope
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(pooled);
+            Pool.Return(pooled);
             throw;
         }
     }
@@ -66,7 +73,7 @@ internal sealed class ReceivedEnvelope
         if (Interlocked.Exchange(ref _pooled, null) is { } pooled)
         {
             Email.Body = ByteString.Empty;
-            ArrayPool<byte>.Shared.Return(pooled);
+            Pool.Return(pooled);
         }
     }
 
