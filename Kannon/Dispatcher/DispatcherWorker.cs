@@ -121,6 +121,16 @@ internal sealed partial class DispatcherWorker(
         // more than a slice of them (not the whole claim) lives through a garbage collection.
         for (var start = 0; start < claimed.Count; start += BuildSlice)
         {
+            // No more than two slices await their acks: their request state, like the Validator's (ADR 0026), otherwise
+            // waited long enough behind a whole claim's to be promoted into gen2. Failures are sorted out below.
+            for (var i = Math.Max(0, start - (2 * BuildSlice)); i < start - BuildSlice; i++)
+            {
+                if (publishes[i] is { } earlier)
+                {
+                    await earlier.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+            }
+
             var end = Math.Min(claimed.Count, start + BuildSlice);
             Parallel.For(start, end, new ParallelOptions { CancellationToken = cancellationToken }, Build);
             for (var i = start; i < end; i++)
