@@ -20,6 +20,10 @@ public sealed class OutcomeWorkerTests(PostgresFixture postgres, NatsFixture nat
     {
         var settings = KannonTestHost.BaseSettings(postgres.ConnectionString, nats.Url);
         settings["dispatcher:retry_min"] = "1h";
+
+        // The host's own Dispatcher must not reclaim the row the reclaim test backdates: it raced the test's own call
+        // when its periodic reclaim (first at start) fell between the test's update and its call.
+        settings["dispatcher:sending_timeout"] = "24h";
         _host = await KannonTestHost.StartAsync(new Roles(Dispatcher: true), settings);
         await ExecuteAsync($"""
             INSERT INTO domains (domain) VALUES ('{Domain}') ON CONFLICT DO NOTHING;
