@@ -251,7 +251,7 @@ public sealed class RecipientPayloadTests
         return request;
     }
 
-    private static RecipientPayload Payload(byte[] bytes) => RecipientPayload.Split(bytes).Recipients;
+    private static RecipientPayload Payload(byte[] bytes) => RecipientPayload.Split(bytes, bytes.Length).Recipients;
 
     private static SendHTMLReq Request(Random random, int recipients)
     {

@@ -34,28 +34,16 @@ internal sealed class RecipientPayload
     /// Splits an encoded request, the first <paramref name="length"/> bytes of <paramref name="request"/>, into
     /// everything but its recipients (to parse as usual) and its recipients (kept encoded). Fields keep their order, so
     /// the head parses exactly as the whole request would, recipients aside. A buffer from <see cref="RequestBuffer"/>
-    /// (<paramref name="rented"/>) goes back there on <see cref="Release"/>, or at once when there are no recipients.
+    /// (<paramref name="rented"/>) goes back there on <see cref="Release"/>; a request without recipients, which the
+    /// API refuses, drops it.
     /// </summary>
     /// <exception cref="InvalidProtocolBufferException">The request is not well-formed protobuf.</exception>
     public static (byte[] Head, RecipientPayload Recipients) Split(byte[] request, int length, bool rented = false)
     {
         var recipients = new List<(int, int)>();
         var head = Protos.EncodedFields.Split(request, length, RecipientsTag, recipients);
-        if (recipients.Count > 0)
-        {
-            return (head, new RecipientPayload(request, recipients, rented));
-        }
-
-        if (rented && head != request)
-        {
-            RequestBuffer.Return(request);
-        }
-
-        return (head, Empty);
+        return (head, recipients.Count == 0 ? Empty : new RecipientPayload(request, recipients, rented));
     }
-
-    /// <inheritdoc cref="Split(byte[], int, bool)"/>
-    public static (byte[] Head, RecipientPayload Recipients) Split(byte[] request) => Split(request, request.Length);
 
     /// <summary>Recipients given as objects (a request built in this process): encoded once, read like any other.</summary>
     public static RecipientPayload From(IReadOnlyList<Protos.Mailer.Types.Recipient> recipients)

@@ -37,7 +37,7 @@ internal static class RecipientPayloadDecoder
         where T : IMessage<T>, IHasRecipientPayload
     {
         var (head, recipients) = RecipientPayload.Split(request, length, rented);
-        var parsed = head == request ? parser.ParseFrom(head, 0, length) : parser.ParseFrom(head);
+        var parsed = parser.ParseFrom(head);
         parsed.Payload = recipients;
         return parsed;
     }

@@ -13,7 +13,7 @@ internal static class EncodedFields
     /// <summary>
     /// Splits <paramref name="buffer"/>'s first <paramref name="length"/> bytes: adds the content range of every
     /// occurrence of the length-delimited field <paramref name="tag"/> to <paramref name="ranges"/>, in order, and
-    /// returns the other fields' bytes (the buffer itself when the field does not occur and the buffer is exactly the message).
+    /// returns the other fields' bytes, exactly (the buffer itself when it is exactly the message and the field does not occur).
     /// </summary>
     /// <exception cref="InvalidProtocolBufferException">The bytes are not well-formed protobuf.</exception>
     public static byte[] Split(byte[] buffer, int length, uint tag, List<(int Offset, int Length)> ranges)

@@ -49,7 +49,7 @@ internal sealed class ReceivedEnvelope
             payload.CopyTo(pooled);
             var bodies = new List<(int Offset, int Length)>(1);
             var head = Protos.EncodedFields.Split(pooled, length, BodyTag, bodies);
-            var email = EmailToSend.Parser.ParseFrom(head, 0, head == pooled ? length : head.Length);
+            var email = EmailToSend.Parser.ParseFrom(head);
             if (bodies.Count == 0)
             {
                 Pool.Return(pooled);
