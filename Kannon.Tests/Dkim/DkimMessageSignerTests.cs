@@ -92,6 +92,21 @@ public sealed class DkimMessageSignerTests
     }
 
     [Fact]
+    public void Signed_headers_larger_than_the_buffers_a_thread_keeps_sign_and_verify_and_so_does_the_next_message()
+    {
+        // A To of 4,000 addresses (~100 KB): the signer's per-thread buffers grow past what it keeps, and let go of them.
+        var to = string.Join(",\r\n ", Enumerable.Range(0, 4_000).Select(i => $"reader{i}@example.org"));
+        var huge = Headers.Replace("To: ann@example.org", "To: " + to, StringComparison.Ordinal);
+
+        var first = Load(Signer.Sign(Encoding.ASCII.GetBytes(huge + "\r\nHi\r\n"), Signed, DateTimeOffset.UtcNow));
+        var next = Load(Signer.Sign(Encoding.ASCII.GetBytes(Headers + "\r\nHi\r\n"), Signed, DateTimeOffset.UtcNow));
+
+        first.To.Count.Should().Be(4_000);
+        Verifies(first).Should().BeTrue();
+        Verifies(next).Should().BeTrue();
+    }
+
+    [Fact]
     public void A_key_larger_than_4096_bits_signs_and_verifies()
     {
         using var large = RSA.Create(6144);

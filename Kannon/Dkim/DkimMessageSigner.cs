@@ -24,7 +24,7 @@ internal sealed class DkimMessageSigner
     private readonly int _prefixColumn;
 
     // Bytes of one signature: the key's modulus, rounded up to whole bytes.
-    private int _signatureLength;
+    private readonly int _signatureLength;
 
     private DkimMessageSigner(byte[] pkcs1, string domain, string selector)
     {
@@ -41,6 +41,10 @@ internal sealed class DkimMessageSigner
 
         _prefix = prefix.WrittenSpan.ToArray();
         _prefixColumn = column;
+
+        var key = NewKey();
+        _signatureLength = (key.KeySize + 7) / 8;
+        _keys.Add(key);
     }
 
     /// <exception cref="FormatException">the key is not base64 of a PKCS#1 DER RSA private key</exception>
@@ -49,11 +53,7 @@ internal sealed class DkimMessageSigner
         try
         {
             var pkcs1 = Convert.FromBase64String(material.PrivateKey);
-            var signer = new DkimMessageSigner(pkcs1, material.Domain, material.Selector);
-            var key = signer.NewKey();
-            signer._signatureLength = (key.KeySize + 7) / 8;
-            signer._keys.Add(key);
-            return signer;
+            return new DkimMessageSigner(pkcs1, material.Domain, material.Selector);
         }
         catch (Exception e) when (e is FormatException or CryptographicException)
         {
@@ -128,6 +128,7 @@ internal sealed class DkimMessageSigner
 
         "\r\n"u8.CopyTo(output.AsSpan(at));
         message.CopyTo(output.AsSpan(at + 2));
+        Scratch.LetGoOfLarge();
         return output;
     }
 
@@ -276,6 +277,21 @@ internal sealed class DkimMessageSigner
         public static ArrayBufferWriter<byte> Field => _field ??= new ArrayBufferWriter<byte>(1024);
 
         public static ArrayBufferWriter<byte> Canonical => _canonical ??= new ArrayBufferWriter<byte>(4096);
+
+        /// <summary>A buffer that grew past 64 KB (a message with huge signed headers) is not kept for the thread's lifetime.</summary>
+        public static void LetGoOfLarge()
+        {
+            const int MaxKeptCapacity = 64 * 1024;
+            if (_field?.Capacity > MaxKeptCapacity)
+            {
+                _field = null;
+            }
+
+            if (_canonical?.Capacity > MaxKeptCapacity)
+            {
+                _canonical = null;
+            }
+        }
     }
 
     private RSA NewKey()
