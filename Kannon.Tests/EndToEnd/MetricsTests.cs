@@ -45,5 +45,6 @@ public sealed class MetricsTests(PostgresFixture postgres) : IClassFixture<Postg
         after.Should().MatchRegex(@"kannon_pool_deliveries[^\n]*status=""scheduled""", "the Pool's depth by status");
         after.Should().MatchRegex(@"kannon_stream_lag\{[^\n]*consumer=""kannon-sending-pool""", "the lag of each durable consumer");
         after.Should().Contain("http_server_request_duration", "HTTP and gRPC requests are measured");
+        after.Should().MatchRegex(@"dotnet_gc_collections_total\{[^\n]*gc_heap_generation=""gen0""", "the runtime's GC figures, under their own cardinality limit");
     }
 }

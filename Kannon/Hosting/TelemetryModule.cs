@@ -60,7 +60,7 @@ internal static class TelemetryModule
     /// folded into an overflow point. The runtime's and ASP.NET Core's have a few label sets each (generation, method,
     /// route, status code).
     /// </summary>
-    internal static int CardinalityLimitOf(System.Diagnostics.Metrics.Instrument instrument) =>
+    private static int CardinalityLimitOf(System.Diagnostics.Metrics.Instrument instrument) =>
         instrument.Meter.Name.StartsWith("Kannon", StringComparison.Ordinal) ? 2000 : 200;
 
     public static WebApplication MapKannonTelemetry(this WebApplication app)
